@@ -1,0 +1,185 @@
+# Copyright 2026 brain_execution contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""Result codes and the exception hierarchy of brain_execution.
+
+The codes mirror ``brain_execution_interfaces/msg/ErrorCode`` (the core may not import the
+interfaces; a test checks that both lists agree). Every exception carries the code it maps to
+and whether the same request may succeed if sent again, so adapters map exceptions to results
+without a lookup table of their own.
+"""
+
+import enum
+
+__all__ = [
+    'AltitudeLimitError',
+    'BusyError',
+    'CanceledError',
+    'CommunicationError',
+    'EmergencyStopActiveError',
+    'ErrorCode',
+    'ExecutionError',
+    'GeofenceViolationError',
+    'InvalidParametersError',
+    'OperationTimeoutError',
+    'PlatformRejectedError',
+    'PostconditionFailedError',
+    'PreconditionFailedError',
+    'PreemptedError',
+    'SpeedLimitError',
+    'UnsupportedOperationError',
+    'is_retryable',
+]
+
+
+class ErrorCode(enum.IntEnum):
+    """Shared result codes; per-operation codes start at 100 (see the action files)."""
+
+    NONE = 0
+    INTERNAL_ERROR = 1
+    INVALID_PARAMETERS = 2
+    PRECONDITION_FAILED = 3
+    BUSY = 4
+    PREEMPTED = 5
+    CANCELED = 6
+    TIMEOUT = 7
+    PLATFORM_REJECTED = 8
+    COMMUNICATION_FAILURE = 9
+    UNSUPPORTED = 10
+    GEOFENCE_VIOLATION = 11
+    ALTITUDE_LIMIT_VIOLATION = 12
+    SPEED_LIMIT_VIOLATION = 13
+    EMERGENCY_STOP_ACTIVE = 14
+    POSTCONDITION_FAILED = 15
+    CIRCUIT_OPEN = 16
+    DEPENDENCY_FAILED = 17
+    UNKNOWN_ROBOT = 18
+    UNKNOWN_OPERATION = 19
+    INVALID_PLAN = 20
+    SHUTDOWN = 21
+
+
+# Codes for which the same request may succeed later without any change by the caller.
+_RETRYABLE = frozenset({
+    ErrorCode.BUSY,
+    ErrorCode.TIMEOUT,
+    ErrorCode.COMMUNICATION_FAILURE,
+    ErrorCode.CIRCUIT_OPEN,
+    ErrorCode.SHUTDOWN,
+})
+
+
+def is_retryable(code: int) -> bool:
+    """Return whether a result with this shared code may succeed if sent again unchanged."""
+    return code in _RETRYABLE
+
+
+class ExecutionError(Exception):
+    """Raised when an operation cannot start or does not complete; the base of all others."""
+
+    code: int = ErrorCode.INTERNAL_ERROR
+
+    def __init__(self, message: str, *, code: int = None, retryable: bool = None):
+        super().__init__(message)
+        if code is not None:
+            self.code = int(code)
+        self.retryable = is_retryable(self.code) if retryable is None else bool(retryable)
+
+    @property
+    def message(self) -> str:
+        return str(self)
+
+
+class InvalidParametersError(ExecutionError):
+    """Raised when a goal field is NaN, infinite, out of range, empty or of an unknown kind."""
+
+    code = ErrorCode.INVALID_PARAMETERS
+
+
+class PreconditionFailedError(ExecutionError):
+    """Raised when the robot is not in a state to start the operation."""
+
+    code = ErrorCode.PRECONDITION_FAILED
+
+
+class BusyError(ExecutionError):
+    """Raised when a goal is refused because other work of higher priority runs or a queue is full."""
+
+    code = ErrorCode.BUSY
+
+
+class PreemptedError(ExecutionError):
+    """Raised when a running operation is ended by a newer goal or an emergency stop."""
+
+    code = ErrorCode.PREEMPTED
+
+
+class CanceledError(ExecutionError):
+    """Raised when the caller canceled the operation."""
+
+    code = ErrorCode.CANCELED
+
+
+class OperationTimeoutError(ExecutionError):
+    """Raised when an operation did not finish before its deadline."""
+
+    code = ErrorCode.TIMEOUT
+
+
+class PlatformRejectedError(ExecutionError):
+    """Raised when the autopilot or navigation stack refuses a command."""
+
+    code = ErrorCode.PLATFORM_REJECTED
+
+
+class CommunicationError(ExecutionError):
+    """Raised when the link to the platform (or to a robot executor) is lost."""
+
+    code = ErrorCode.COMMUNICATION_FAILURE
+
+
+class UnsupportedOperationError(ExecutionError):
+    """Raised when the platform cannot perform the requested operation."""
+
+    code = ErrorCode.UNSUPPORTED
+
+
+class GeofenceViolationError(ExecutionError):
+    """Raised when a target lies outside the geofence polygon."""
+
+    code = ErrorCode.GEOFENCE_VIOLATION
+
+
+class AltitudeLimitError(ExecutionError):
+    """Raised when a target lies above the altitude ceiling."""
+
+    code = ErrorCode.ALTITUDE_LIMIT_VIOLATION
+
+
+class SpeedLimitError(ExecutionError):
+    """Raised when a requested speed exceeds the robot's speed limit."""
+
+    code = ErrorCode.SPEED_LIMIT_VIOLATION
+
+
+class EmergencyStopActiveError(ExecutionError):
+    """Raised when motion is requested while an emergency stop is latched."""
+
+    code = ErrorCode.EMERGENCY_STOP_ACTIVE
+
+
+class PostconditionFailedError(ExecutionError):
+    """Raised when an operation ended but the robot is not in the state it should be."""
+
+    code = ErrorCode.POSTCONDITION_FAILED

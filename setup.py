@@ -1,0 +1,47 @@
+# Copyright 2026 brain_execution contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+from glob import glob
+import os
+import xml.etree.ElementTree as ElementTree
+
+from setuptools import find_packages, setup
+
+package_name = 'brain_execution'
+here = os.path.dirname(os.path.abspath(__file__))
+# package.xml is the one version source; setup.py reads it instead of repeating it.
+version = ElementTree.parse(os.path.join(here, 'package.xml')).getroot().findtext('version')
+
+setup(
+    name=package_name,
+    version=version,
+    packages=find_packages(include=[package_name, package_name + '.*']),
+    data_files=[
+        ('share/ament_index/resource_index/packages', ['resource/' + package_name]),
+        ('share/' + package_name, ['package.xml']),
+        ('share/' + package_name + '/launch', glob('launch/*.py')),
+        ('share/' + package_name + '/config', glob('config/*.yaml')),
+    ],
+    install_requires=['setuptools'],
+    zip_safe=True,
+    maintainer='brain_execution maintainers',
+    maintainer_email='maintainers@brain-execution.invalid',
+    description='Execution layer for heterogeneous robot fleets.',
+    license='Apache-2.0',
+    tests_require=['pytest'],
+    entry_points={
+        'console_scripts': [
+        ],
+    },
+)

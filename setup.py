@@ -42,6 +42,7 @@ setup(
     tests_require=['pytest'],
     entry_points={
         'console_scripts': [
+            'robot_executor = brain_execution.ros.robot_executor:main',
         ],
     },
 )

@@ -43,8 +43,9 @@ if ! stage_done venv "$req_hash" || [ ! -x "$venv/bin/python" ]; then
   [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
   # Stale build trees would point at the previous wheels' CMake configs.
   rm -rf "$ws" "$work/ws.stamp"
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
-    -r "$repo/requirements/$distro.txt"
+  "$venv/bin/python" -m pip install --disable-pip-version-check \
+    -r "$repo/requirements/$distro.txt" >"$work/pip.log" 2>&1 \
+    || { grep -v '^WARNING: Location' "$work/pip.log" | tail -n 40 >&2; exit 1; }
   mark_done venv "$req_hash"
 fi
 

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The seam between operations and a platform: what every bridge provides.
+"""
+The seam between operations and a platform: what every bridge provides.
 
 Operations never wait inside a bridge. A command is issued and returns a
 :class:`CommandHandle` at once; the operation looks at the handle (and at
@@ -79,7 +80,8 @@ class CommandHandle:
 
 
 class PlatformBridge(abc.ABC):
-    """One robot's platform: a simulator, MAVROS, Nav2 or a marine autopilot.
+    """
+    One robot's platform: a simulator, MAVROS, Nav2 or a marine autopilot.
 
     Positions are in the local ENU frame with home at the origin (metres); z is height above
     home and is ignored by ground and surface platforms. Every command returns a

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Result codes and the exception hierarchy of brain_execution.
+"""
+Result codes and the exception hierarchy of brain_execution.
 
 The codes mirror ``brain_execution_interfaces/msg/ErrorCode`` (the core may not import the
 interfaces; a test checks that both lists agree). Every exception carries the code it maps to
@@ -39,6 +40,7 @@ __all__ = [
     'PreemptedError',
     'SpeedLimitError',
     'UnsupportedOperationError',
+    'code_name',
     'is_retryable',
 ]
 
@@ -85,6 +87,14 @@ def is_retryable(code: int) -> bool:
     return code in _RETRYABLE
 
 
+def code_name(code: int) -> str:
+    """Return the shared code's name, or the number of an operation-specific code."""
+    try:
+        return ErrorCode(code).name
+    except ValueError:
+        return str(code)
+
+
 class ExecutionError(Exception):
     """Raised when an operation cannot start or does not complete; the base of all others."""
 
@@ -114,7 +124,7 @@ class PreconditionFailedError(ExecutionError):
 
 
 class BusyError(ExecutionError):
-    """Raised when a goal is refused because other work of higher priority runs or a queue is full."""
+    """Raised when a goal is refused: work of higher priority runs, or a queue is full."""
 
     code = ErrorCode.BUSY
 

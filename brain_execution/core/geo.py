@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Conversions between WGS-84 coordinates and a robot's local ENU frame.
+"""
+Conversions between WGS-84 coordinates and a robot's local ENU frame.
 
 A local tangent plane at the home position, with the WGS-84 radii of curvature there: the
 error stays below 0.1 % of the distance within 20 km of home, far inside the range of one

@@ -41,7 +41,8 @@ class LandedState(enum.IntEnum):
 
 @dataclasses.dataclass(frozen=True)
 class RobotSnapshot:
-    """State of one robot, positions in the local ENU frame with home at the origin.
+    """
+    State of one robot, positions in the local ENU frame with home at the origin.
 
     Units: metres, metres per second, radians (ENU: 0 = east, counter-clockwise positive),
     percent, kilograms, seconds. Unknown values are NaN.

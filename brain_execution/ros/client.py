@@ -1,0 +1,95 @@
+# Copyright 2026 brain_execution contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""Client side of the robot executors' actions, for scripts, the demo and the coordinator."""
+
+import threading
+import typing
+
+from brain_execution.core.catalog import CATALOG
+import brain_execution_interfaces.action
+from rclpy.action import ActionClient
+from rclpy.node import Node
+
+from .conversions import fill_message
+from .qos import intake_qos
+
+__all__ = ['OperationClient', 'action_type_of']
+
+
+def action_type_of(operation: str):
+    """
+    Return the action type of an operation name, e.g. ``Takeoff`` for ``'takeoff'``.
+
+    :raises KeyError: the operation is not in the catalog.
+    """
+    return getattr(brain_execution_interfaces.action, CATALOG[operation].action_type)
+
+
+class OperationClient:
+    """
+    Send operations to robot executors by robot id and operation name.
+
+    Action clients are created once per (robot, operation) and reused; they use the same
+    deep intake QoS as the servers, so a burst of goals loses no response.
+
+    :param node: node owning the action clients; it must be spun by an executor.
+    :param intake_queue_depth: depth of the goal, cancel and result service queues.
+    """
+
+    def __init__(self, node: Node, *, intake_queue_depth: int = 1000):
+        self._node = node
+        self._qos = intake_qos(intake_queue_depth)
+        self._clients: typing.Dict[typing.Tuple[str, str], ActionClient] = {}
+        self._lock = threading.Lock()
+
+    def client(self, robot_id: str, operation: str) -> ActionClient:
+        """Return the action client of /<robot_id>/<operation>, creating it once."""
+        with self._lock:
+            key = (robot_id, operation)
+            if key not in self._clients:
+                self._clients[key] = ActionClient(
+                    self._node, action_type_of(operation), f'/{robot_id}/{operation}',
+                    goal_service_qos_profile=self._qos,
+                    result_service_qos_profile=self._qos,
+                    cancel_service_qos_profile=self._qos)
+            return self._clients[key]
+
+    def make_goal(self, operation: str, fields: typing.Mapping[str, typing.Any]):
+        """Return the Goal message of an operation with the given fields set."""
+        goal = action_type_of(operation).Goal()
+        unknown = set(fields) - set(goal.get_fields_and_field_types())
+        if unknown:
+            raise KeyError(f'{operation} goal has no field(s) {sorted(unknown)}')
+        return fill_message(goal, fields)
+
+    def send_goal_async(self, robot_id: str, operation: str,
+                        fields: typing.Mapping[str, typing.Any] = None,
+                        feedback_callback: typing.Callable = None):
+        """Send a goal; return the rclpy future of its goal handle."""
+        goal = self.make_goal(operation, fields or {})
+        return self.client(robot_id, operation).send_goal_async(
+            goal, feedback_callback=feedback_callback)
+
+    def wait_for_servers(self, robot_id: str, operations: typing.Iterable[str],
+                         timeout_s: float) -> typing.List[str]:
+        """Wait for action servers; return the operations whose server did not appear."""
+        return [op for op in operations
+                if not self.client(robot_id, op).wait_for_server(timeout_sec=timeout_s)]
+
+    def destroy(self) -> None:
+        with self._lock:
+            for client in self._clients.values():
+                client.destroy()
+            self._clients.clear()

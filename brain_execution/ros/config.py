@@ -1,0 +1,195 @@
+# Copyright 2026 brain_execution contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The robot executor's parameters: declared with descriptors, validated, frozen.
+
+Every parameter is read-only: the executor's behaviour is fixed at start-up, from the
+``--params-file`` a launch file or a user passes, and can be read back with
+``ros2 param describe``. A bad value stops the node at start-up with a message naming the
+parameter, rather than surfacing later as a refused goal.
+"""
+
+import dataclasses
+import math
+import typing
+
+from brain_execution.core.envelope import SafetyEnvelope
+from brain_execution.core.geo import GeoPoint
+from brain_execution.core.state import Platform
+from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
+from rclpy.node import Node
+from rclpy.parameter import Parameter
+
+__all__ = ['ExecutorConfig', 'SimConfig', 'declare_and_load']
+
+
+@dataclasses.dataclass(frozen=True)
+class SimConfig:
+    """Settings of the built-in simulated platform (bridge: sim)."""
+
+    initial_battery_percent: float
+    start_docked: bool
+    docks: typing.Mapping[str, typing.Tuple[float, float]]
+    max_speed_mps: float
+
+
+@dataclasses.dataclass(frozen=True)
+class ExecutorConfig:
+    """Frozen view of the robot executor's parameters."""
+
+    robot_id: str
+    platform: Platform
+    bridge: str
+    home: GeoPoint
+    envelope: SafetyEnvelope
+    tick_rate_hz: float
+    state_rate_hz: float
+    feedback_rate_hz: float
+    history_size: int
+    result_timeout_s: int
+    intake_queue_depth: int
+    sim: SimConfig
+
+
+def _float_range(lo: float, hi: float) -> typing.List[FloatingPointRange]:
+    return [FloatingPointRange(from_value=float(lo), to_value=float(hi), step=0.0)]
+
+
+def _int_range(lo: int, hi: int) -> typing.List[IntegerRange]:
+    return [IntegerRange(from_value=int(lo), to_value=int(hi), step=1)]
+
+
+# name, default, description, (lo, hi) or None. Units are part of the names.
+_PARAMETERS = (
+    ('robot_id', '', 'Robot name; empty = the node namespace without its leading slash.', None),
+    ('platform', 'drone', 'Vehicle kind: drone, ground or surface.', None),
+    ('bridge', 'sim', 'Platform bridge: sim (built-in simulator).', None),
+    ('home.latitude_deg', 47.397742, 'Home latitude, WGS-84 degrees (local frame origin).',
+     (-90.0, 90.0)),
+    ('home.longitude_deg', 8.545594, 'Home longitude, WGS-84 degrees.', (-180.0, 180.0)),
+    ('geofence.polygon_xy', Parameter.Type.DOUBLE_ARRAY, 'Geofence vertices as x0, y0, x1, '
+     'y1, ... in metres of the local ENU frame; unset = no fence.', None),
+    ('geofence.altitude_ceiling_m', 120.0, 'Highest target altitude above home, m.',
+     (1.0, 10000.0)),
+    ('limits.max_speed_mps', 15.0, 'Highest speed a goal may request, m/s.', (0.1, 100.0)),
+    ('limits.cruise_speed_mps', 5.0, 'Speed used when a goal asks for 0, m/s.', (0.1, 100.0)),
+    ('battery.min_takeoff_percent', 30.0, 'Battery needed to take off, %.', (0.0, 100.0)),
+    ('battery.min_departure_percent', 20.0, 'Battery a ground or surface robot needs to set '
+     'off, %.', (0.0, 100.0)),
+    ('battery.return_home_percent', 25.0, 'Battery below which the robot should go home, %.',
+     (0.0, 100.0)),
+    ('payload.max_mass_kg', 2.0, 'Heaviest payload the robot may pick up, kg.', (0.0, 1000.0)),
+    ('tick_rate_hz', 20.0, 'Rate at which operations and the simulator advance, Hz.',
+     (1.0, 200.0)),
+    ('state_rate_hz', 10.0, 'Rate of robot_state messages, Hz.', (0.5, 100.0)),
+    ('feedback_rate_hz', 5.0, 'Rate of action feedback per goal, Hz.', (0.5, 50.0)),
+    ('history_size', 1000, 'Ended operations remembered for idempotency and queries.',
+     (1, 1000000)),
+    ('result_timeout_s', 300, 'Seconds an ended goal keeps its result for late clients.',
+     (1, 86400)),
+    ('intake_queue_depth', 1000, 'Depth of the action services queues; a burst larger than '
+     'this from one client can overflow DDS history.', (10, 100000)),
+    ('sim.initial_battery_percent', 100.0, 'Simulated battery at start, %.', (0.0, 100.0)),
+    ('sim.start_docked', False, 'Whether the simulated robot starts on its dock.', None),
+    ('sim.docks', Parameter.Type.STRING_ARRAY, 'Simulated docks as "name:x_m:y_m" strings.',
+     None),
+    ('sim.max_speed_mps', 10.0, 'Top speed of the simulated vehicle, m/s.', (0.1, 100.0)),
+)
+
+
+def declare_and_load(node: Node) -> ExecutorConfig:
+    """
+    Declare every parameter on node and return the validated, frozen configuration.
+
+    :raises ValueError: a parameter value is invalid; the message names it.
+    """
+    values = {}
+    for name, default, description, limits in _PARAMETERS:
+        descriptor = ParameterDescriptor(description=description, read_only=True)
+        if limits is not None and isinstance(default, float):
+            descriptor.floating_point_range = _float_range(*limits)
+        elif limits is not None and isinstance(default, int):
+            descriptor.integer_range = _int_range(*limits)
+        value = node.declare_parameter(name, default, descriptor).value
+        # Array parameters are declared by type so that an absent one reads as empty.
+        values[name] = [] if value is None else value
+    return _load(values, node.get_namespace())
+
+
+def _load(v: typing.Mapping[str, typing.Any], namespace: str) -> ExecutorConfig:
+    robot_id = v['robot_id'] or namespace.strip('/').replace('/', '_')
+    if not robot_id:
+        raise ValueError('robot_id is empty and the node has no namespace; set one of them '
+                         '(e.g. --ros-args -r __ns:=/drone1)')
+    platform_name, bridge = v['platform'], v['bridge']
+    try:
+        platform = Platform(platform_name)
+    except ValueError:
+        raise ValueError(f'platform={platform_name!r} unknown; expected one of '
+                         f'{[p.value for p in Platform]}') from None
+    if bridge != 'sim':
+        raise ValueError(f"bridge={bridge!r} unknown; this version provides 'sim'")
+    for name in ('home.latitude_deg', 'home.longitude_deg'):
+        if not math.isfinite(v[name]):
+            raise ValueError(f'{name}={v[name]} must be finite')
+    fence = list(v['geofence.polygon_xy'])
+    if len(fence) % 2 or 0 < len(fence) < 6:
+        raise ValueError(f'geofence.polygon_xy has {len(fence)} numbers; it needs at least 3 '
+                         'x, y pairs')
+    envelope = SafetyEnvelope(
+        geofence=tuple(zip(fence[0::2], fence[1::2])),
+        altitude_ceiling_m=v['geofence.altitude_ceiling_m'],
+        max_speed_mps=v['limits.max_speed_mps'],
+        cruise_speed_mps=v['limits.cruise_speed_mps'],
+        min_battery_takeoff_percent=v['battery.min_takeoff_percent'],
+        min_battery_departure_percent=v['battery.min_departure_percent'],
+        return_home_battery_percent=v['battery.return_home_percent'],
+        max_payload_kg=v['payload.max_mass_kg'],
+    )
+    return ExecutorConfig(
+        robot_id=robot_id,
+        platform=platform,
+        bridge=v['bridge'],
+        home=GeoPoint(v['home.latitude_deg'], v['home.longitude_deg']),
+        envelope=envelope,
+        tick_rate_hz=v['tick_rate_hz'],
+        state_rate_hz=v['state_rate_hz'],
+        feedback_rate_hz=v['feedback_rate_hz'],
+        history_size=v['history_size'],
+        result_timeout_s=v['result_timeout_s'],
+        intake_queue_depth=v['intake_queue_depth'],
+        sim=SimConfig(
+            initial_battery_percent=v['sim.initial_battery_percent'],
+            start_docked=v['sim.start_docked'],
+            docks=_parse_docks(v['sim.docks']),
+            max_speed_mps=v['sim.max_speed_mps'],
+        ),
+    )
+
+
+def _parse_docks(entries: typing.Sequence[str]) -> typing.Dict[str, typing.Tuple[float, float]]:
+    docks = {}
+    for entry in entries:
+        if not entry:
+            continue
+        parts = entry.split(':')
+        try:
+            name, x, y = parts[0], float(parts[1]), float(parts[2])
+        except (IndexError, ValueError):
+            raise ValueError(f'sim.docks entry {entry!r} is not "name:x_m:y_m"') from None
+        if not name or len(parts) != 3 or not (math.isfinite(x) and math.isfinite(y)):
+            raise ValueError(f'sim.docks entry {entry!r} is not "name:x_m:y_m"')
+        docks[name] = (x, y)
+    return docks

@@ -36,9 +36,11 @@ import math
 import types
 import typing
 
+from .coverage import lawnmower_path, MAX_SWEEP_LINES, sweep_line_count
 from .envelope import SafetyEnvelope
 from .errors import (
-    ErrorCode, PostconditionFailedError, PreconditionFailedError, UnsupportedOperationError)
+    ErrorCode, ExecutionError, PostconditionFailedError, PreconditionFailedError,
+    UnsupportedOperationError)
 from .geo import GeoPoint, LocalPoint
 from .params import ParamSpec, validate_params
 from .state import LandedState, Platform, RobotSnapshot
@@ -796,6 +798,18 @@ def _check_envelope(spec: OperationSpec, params: typing.Dict[str, typing.Any],
                         point.z_m, label=f'{param.name}[{index}].altitude_m')
             envelope.check_path(points, start=start, closed=spec.name == 'scan_area',
                                 label=param.name)
+    if spec.name == 'scan_area':
+        lines = sweep_line_count(params['boundary'], params['line_spacing_m'])
+        if lines > MAX_SWEEP_LINES:
+            raise ExecutionError(
+                f'scan_area needs {lines:.3g} sweep lines at line_spacing_m='
+                f'{params["line_spacing_m"]} m, more than {MAX_SWEEP_LINES}: widen the spacing '
+                f'or split the area', code=901)
+        # The sweep legs cross the polygon's inside; over a notch of a concave area they may
+        # leave the fence even though every corner is inside it.
+        envelope.check_path(
+            lawnmower_path(params['boundary'], params['line_spacing_m'], params['altitude_m']),
+            start=None, label='scan sweep')
 
 
 def prepare(spec: OperationSpec, raw_params: typing.Optional[typing.Mapping[str, typing.Any]],

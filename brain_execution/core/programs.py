@@ -25,12 +25,13 @@ to a point can do them.
 import math
 import typing
 
+from .coverage import lawnmower_path, polygon_area_m2
 from .errors import ExecutionError
 from .geo import LocalPoint
 from .program import Program, ProgramContext
 from .state import LandedState, Platform, RobotSnapshot
 
-__all__ = ['PROGRAMS', 'lawnmower_path', 'orbit_points', 'polygon_area_m2']
+__all__ = ['PROGRAMS', 'orbit_points']
 
 # Takeoff counts as reached within this fraction of the target (and at least 0.3 m); the
 # catalog's postcondition is looser, so a program that returns has met it.
@@ -39,6 +40,9 @@ _ALTITUDE_TOLERANCE = 0.03
 # not brake to a stop at every intermediate point of an orbit or a sweep.
 _PASS_RADIUS_M = 1.5
 _ORBIT_STEP_RAD = math.radians(15.0)
+# ReturnHome has no descent field; PX4's default RTL descent (MPC_LAND_SPEED) is 0.7 m/s near
+# the ground, faster higher up: 1.5 m/s is a conservative middle for the whole descent.
+_RETURN_DESCENT_MPS = 1.5
 
 
 def _position(s: RobotSnapshot) -> typing.Dict[str, float]:
@@ -130,11 +134,13 @@ def land(ctx: ProgramContext, p: typing.Mapping[str, typing.Any]):
     return (yield from _touch_down_and_disarm(ctx, p['descent_speed_mps']))
 
 
-def _touch_down_and_disarm(ctx: ProgramContext, descent_speed_mps: float):
+def _touch_down_and_disarm(ctx: ProgramContext, descent_speed_mps: float,
+                           progress_from: float = 0.0):
     start_z = max(ctx.snapshot.z_m, 0.1)
 
     def on_tick(s: RobotSnapshot) -> None:
-        ctx.report(progress=1.0 - max(0.0, s.z_m) / start_z, phase='descending',
+        done = 1.0 - max(0.0, s.z_m) / start_z
+        ctx.report(progress=progress_from + (1.0 - progress_from) * done, phase='descending',
                    distance_remaining_m=max(0.0, s.z_m),
                    eta_s=max(0.0, s.z_m) / descent_speed_mps, altitude_m=s.z_m)
 
@@ -203,44 +209,6 @@ def follow_waypoints(ctx: ProgramContext, p: typing.Mapping[str, typing.Any]):
     return {'waypoints_completed': completed[0]}
 
 
-def polygon_area_m2(points: typing.Sequence[LocalPoint]) -> float:
-    """Return the area of a simple polygon (shoelace formula)."""
-    n = len(points)
-    twice = sum(points[i].x_m * points[(i + 1) % n].y_m - points[(i + 1) % n].x_m * points[i].y_m
-                for i in range(n))
-    return abs(twice) / 2.0
-
-
-def lawnmower_path(boundary: typing.Sequence[LocalPoint], spacing_m: float,
-                   altitude_m: float) -> typing.List[LocalPoint]:
-    """
-    Return sweep lines (west-east, stepping north) clipped to the polygon, boustrophedon.
-
-    Each sweep line at height y meets the polygon's edges at crossing points; pairs of
-    crossings bound the parts inside, so concave polygons are handled too (the robot flies
-    straight over a notch, which the envelope's path check then judges).
-    """
-    ys = [q.y_m for q in boundary]
-    y, y_max = min(ys) + spacing_m / 2.0, max(ys)
-    path, flip = [], False
-    n = len(boundary)
-    while y <= y_max:
-        xs = []
-        for i in range(n):
-            a, b = boundary[i], boundary[(i + 1) % n]
-            if (a.y_m <= y < b.y_m) or (b.y_m <= y < a.y_m):
-                xs.append(a.x_m + (y - a.y_m) * (b.x_m - a.x_m) / (b.y_m - a.y_m))
-        if len(xs) >= 2:
-            xs.sort()
-            ends = [xs[0], xs[-1]]
-            if flip:
-                ends.reverse()
-            path.extend(LocalPoint(x_m=x, y_m=y, z_m=altitude_m) for x in ends)
-            flip = not flip
-        y += spacing_m
-    return path
-
-
 def scan_area(ctx: ProgramContext, p: typing.Mapping[str, typing.Any]):
     path = lawnmower_path(p['boundary'], p['line_spacing_m'], p['altitude_m'])
     if not path:
@@ -304,8 +272,9 @@ def return_home(ctx: ProgramContext, p: typing.Mapping[str, typing.Any]):
     s = yield from _go_to(ctx, home, p['speed_mps'], 1.0, phase='returning',
                           progress_span=(0.0, 0.8 if drone and p['land'] else 1.0))
     if drone and p['land']:
-        yield from ctx.command(ctx.bridge.land(descent_speed_mps=0.7), phase='landing')
-        yield from _touch_down_and_disarm(ctx, 0.7)
+        yield from ctx.command(ctx.bridge.land(descent_speed_mps=_RETURN_DESCENT_MPS),
+                               phase='landing')
+        yield from _touch_down_and_disarm(ctx, _RETURN_DESCENT_MPS, progress_from=0.8)
         s = ctx.snapshot
     return {'distance_to_home_m': s.distance_to(0.0, 0.0)}
 
@@ -325,19 +294,17 @@ def undock(ctx: ProgramContext, p: typing.Mapping[str, typing.Any]):
 def emergency_stop(ctx: ProgramContext, p: typing.Mapping[str, typing.Any]):
     # The runtime has already commanded the stop synchronously when the goal arrived (see
     # RobotRuntime.submit); here only its acknowledgement is awaited and reported.
-    latency = ctx.hooks['emergency_latency_s']() if 'emergency_latency_s' in ctx.hooks else 0.0
-    if not p['release']:
-        handle = ctx.hooks['emergency_handle']()
-        if handle is not None:
-            yield from ctx.command(handle, phase='stopping')
-    return {'command_latency_s': latency}
+    if p['release']:
+        return {'command_latency_s': 0.0, 'command_stamp': 0.0}
+    yield from ctx.command(ctx.hooks['emergency_handle'](), phase='stopping')
+    stamp, latency = ctx.hooks['emergency_timing']()
+    return {'command_latency_s': latency, 'command_stamp': stamp}
 
 
 def emergency_land(ctx: ProgramContext, p: typing.Mapping[str, typing.Any]):
-    handle = ctx.hooks['emergency_handle']()
-    if handle is not None:
-        yield from ctx.command(handle, phase='landing')
-    return (yield from _touch_down_and_disarm(ctx, 1.0))
+    yield from ctx.command(ctx.hooks['emergency_handle'](), phase='landing')
+    result = yield from _touch_down_and_disarm(ctx, 1.0)
+    return dict(result, command_stamp=ctx.hooks['emergency_timing']()[0])
 
 
 def send_data(ctx: ProgramContext, p: typing.Mapping[str, typing.Any]):

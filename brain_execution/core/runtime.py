@@ -30,6 +30,9 @@ Rules (see DESIGN.md, "Execution semantics"):
   before anything else, and preempt every running operation. emergency_stop latches: motion
   is refused (EMERGENCY_STOP_ACTIVE) until it is sent again with ``release``.
 * Cancel and timeout close the program and command a safe hold, then end the operation.
+* Below the envelope's return-home battery level, a robot away from home is sent home
+  (return_home at the highest priority, preempting its motion), once per low-battery episode,
+  as PX4's and ArduPilot's battery failsafes do; ``auto_return_home=False`` turns this off.
 * An operation id that has started is an idempotency key: submitting it again returns the
   same record (and so the same outcome) without acting twice. A refusal at intake did not act
   on the robot, so it is not remembered and the same id may be submitted again.
@@ -55,6 +58,11 @@ from .programs import PROGRAMS
 
 __all__ = ['OperationRecord', 'OperationState', 'Outcome', 'RobotRuntime']
 
+# A robot within this distance of home (metres) counts as home for the battery failsafe.
+_AT_HOME_RADIUS_M = 2.0
+# The battery must rise this far above the return-home level (e.g. charging on a dock)
+# before a new low-battery episode can send the robot home again.
+_RETURN_HOME_HYSTERESIS_PERCENT = 5.0
 # How long a canceled or timed-out motion waits for the platform to acknowledge the hold
 # before the operation ends anyway; the goal must end even when the link is gone.
 _HOLD_ACK_TIMEOUT_S = 2.0
@@ -163,13 +171,16 @@ class RobotRuntime:
     :param history_size: ended operations remembered for idempotency and queries.
     :param hooks: adapter callables programs may use (e.g. ``broadcast``).
     :param logger: receives (level, message) for events worth a log line.
+    :param auto_return_home: send the robot home when its battery falls below the envelope's
+        return-home level.
     """
 
     def __init__(self, *, robot_id: str, bridge: PlatformBridge, envelope: SafetyEnvelope,
                  home: typing.Optional[GeoPoint], clock: typing.Callable[[], float],
                  history_size: int = 1000,
                  hooks: typing.Mapping[str, typing.Callable] = None,
-                 logger: typing.Callable[[str, str], None] = None):
+                 logger: typing.Callable[[str, str], None] = None,
+                 auto_return_home: bool = True):
         if history_size < 1:
             raise ValueError(f'history_size={history_size} must be at least 1')
         self.robot_id = robot_id
@@ -187,6 +198,9 @@ class RobotRuntime:
         self._estop_reason = ''
         self._emergency_handle: typing.Optional[CommandHandle] = None
         self._emergency_latency_s = 0.0
+        self._emergency_command_s = 0.0
+        self._auto_return_home = auto_return_home
+        self._low_battery_handled = False
         self._id_counter = itertools.count(1)
         self._id_prefix = f'{robot_id}-{uuid.uuid4().hex[:8]}'
         self.specs = {spec.name: spec for spec in catalog_module.operations_for(bridge.platform)}
@@ -243,7 +257,8 @@ class RobotRuntime:
                     f'{self.robot_id} ({self.bridge.platform.value}) has no {name!r} '
                     f'operation', code=ErrorCode.UNSUPPORTED))
             emergency = spec.op_class is catalog_module.OperationClass.EMERGENCY
-            if emergency and not params.get('release', False):
+            commanded = emergency and params.get('release') is not True
+            if commanded:
                 # Commanded before validation and bookkeeping: an emergency must reach the
                 # platform even if the request itself is malformed.
                 self._command_emergency(name, now)
@@ -251,6 +266,11 @@ class RobotRuntime:
             try:
                 prepared = catalog_module.prepare(spec, raw, snapshot=self.bridge.snapshot(),
                                                   envelope=self.envelope, home=self.home)
+            except ExecutionError as error:
+                if commanded:
+                    return self._emergency_despite(spec, error, operation_id, priority, now)
+                return self._refused(name, operation_id, priority, now, error)
+            try:
                 if emergency:
                     self._apply_emergency(name, prepared.params, now)
                 else:
@@ -262,6 +282,27 @@ class RobotRuntime:
             self._remember(record)
             self._start(record, prepared, now)
             return record
+
+    def _emergency_despite(self, spec, error: ExecutionError, operation_id: str, priority: int,
+                           now: float) -> OperationRecord:
+        """
+        Bring the runtime in line with an emergency commanded from a malformed request.
+
+        The platform already acted, so the runtime must agree with it (latch, preempt, track
+        the landing) while the caller still learns that its request was malformed.
+        """
+        prepared = catalog_module.prepare(spec, {}, snapshot=self.bridge.snapshot(),
+                                          envelope=self.envelope, home=self.home)
+        self._apply_emergency(spec.name, prepared.params, now)
+        note = 'the emergency stop was commanded and latched anyway'
+        if spec.name == 'emergency_land':
+            record = OperationRecord(operation_id=self._new_id(), name=spec.name,
+                                     priority=priority, created_s=now)
+            self._remember(record)
+            self._start(record, prepared, now)
+            note = f'emergency_land was commanded anyway and runs as {record.operation_id}'
+        return self._refused(spec.name, operation_id, priority, now,
+                             InvalidParametersError(f'{error}; {note}'))
 
     def _new_id(self) -> str:
         return f'{self._id_prefix}-{next(self._id_counter)}'
@@ -304,7 +345,8 @@ class RobotRuntime:
             self._emergency_handle = self.bridge.emergency_stop()
         else:
             self._emergency_handle = self.bridge.emergency_land()
-        self._emergency_latency_s = self._clock() - now
+        self._emergency_command_s = self._clock()
+        self._emergency_latency_s = self._emergency_command_s - now
         self._log('warn', f'{name} commanded on {self.robot_id}')
 
     def _apply_emergency(self, name: str, params, now: float) -> None:
@@ -323,7 +365,8 @@ class RobotRuntime:
     def _start(self, record: OperationRecord, prepared, now: float) -> None:
         hooks = dict(self._hooks)
         hooks['emergency_handle'] = lambda: self._emergency_handle
-        hooks['emergency_latency_s'] = lambda: self._emergency_latency_s
+        hooks['emergency_timing'] = lambda: (self._emergency_command_s,
+                                             self._emergency_latency_s)
         context = ProgramContext(bridge=self.bridge, clock=self._clock,
                                  progress=record.progress, hooks=hooks)
         program = PROGRAMS[record.name](context, prepared.params)
@@ -337,12 +380,13 @@ class RobotRuntime:
 
     def _remember(self, record: OperationRecord) -> None:
         self._records[record.operation_id] = record
-        while len(self._records) > self._history_size:
-            oldest_id, oldest = next(iter(self._records.items()))
-            if not oldest.done:
-                # Only running operations are older than the limit; keep them all.
-                break
-            del self._records[oldest_id]
+        excess = len(self._records) - self._history_size
+        if excess <= 0:
+            return
+        # Running operations are never forgotten (their ids must stay idempotent); the oldest
+        # ended ones go, however long a running one has been at the head of the history.
+        for old_id in [i for i, r in self._records.items() if r.done][:excess]:
+            del self._records[old_id]
 
     # --- control -------------------------------------------------------------------------
 
@@ -366,6 +410,36 @@ class RobotRuntime:
             self.bridge.update(now)
             for run in list(self._runs.values()):
                 self._step(run, now)
+            if self._auto_return_home:
+                self._battery_failsafe()
+
+    def _battery_failsafe(self) -> None:
+        s = self.bridge.snapshot()
+        level = self.envelope.return_home_battery_percent
+        if s.battery_percent >= level + _RETURN_HOME_HYSTERESIS_PERCENT:
+            self._low_battery_handled = False
+        if (self._low_battery_handled or not self.envelope.needs_return_home(s.battery_percent)
+                or self._estop_reason or any(
+                    run.record.name in ('return_home', 'emergency_land', 'land', 'dock')
+                    for run in self._runs.values())):
+            return
+        away = s.airborne if s.platform.value == 'drone' else (
+            not s.docked and s.distance_to(0.0, 0.0) > _AT_HOME_RADIUS_M)
+        if not away:
+            return
+        self._low_battery_handled = True
+        reason = (f'battery {s.battery_percent:.0f}% < {level:.0f}% return-home level on '
+                  f'{self.robot_id}; returning home')
+        self._log('warn', reason)
+        for run in list(self._runs.values()):
+            if run.op_class is catalog_module.OperationClass.MOTION:
+                self._end(run, Outcome.from_error(PreemptedError(reason),
+                                                  elapsed_s=self._clock() - run.context.started_s))
+        record = self.submit('return_home', {}, priority=255)
+        if not record.done or record.outcome.succeeded:
+            return
+        self._log('error', f'automatic return_home on {self.robot_id} refused: '
+                           f'{record.outcome.message}')
 
     def shutdown(self, reason: str = 'executor shutting down') -> None:
         """End every running operation (SHUTDOWN), holding motion; then close the bridge."""

@@ -54,6 +54,7 @@ class ExecutorConfig:
     bridge: str
     home: GeoPoint
     envelope: SafetyEnvelope
+    auto_return_home: bool
     tick_rate_hz: float
     state_rate_hz: float
     feedback_rate_hz: float
@@ -90,6 +91,8 @@ _PARAMETERS = (
      'off, %.', (0.0, 100.0)),
     ('battery.return_home_percent', 25.0, 'Battery below which the robot should go home, %.',
      (0.0, 100.0)),
+    ('battery.auto_return_home', True, 'Send the robot home when the battery falls below '
+     'battery.return_home_percent away from home.', None),
     ('payload.max_mass_kg', 2.0, 'Heaviest payload the robot may pick up, kg.', (0.0, 1000.0)),
     ('tick_rate_hz', 20.0, 'Rate at which operations and the simulator advance, Hz.',
      (1.0, 200.0)),
@@ -164,6 +167,7 @@ def _load(v: typing.Mapping[str, typing.Any], namespace: str) -> ExecutorConfig:
         bridge=v['bridge'],
         home=GeoPoint(v['home.latitude_deg'], v['home.longitude_deg']),
         envelope=envelope,
+        auto_return_home=v['battery.auto_return_home'],
         tick_rate_hz=v['tick_rate_hz'],
         state_rate_hz=v['state_rate_hz'],
         feedback_rate_hz=v['feedback_rate_hz'],

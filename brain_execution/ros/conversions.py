@@ -23,6 +23,7 @@ import array
 import typing
 
 from brain_execution_interfaces.msg import OperationStatus
+from builtin_interfaces.msg import Time
 import numpy
 
 __all__ = [
@@ -75,6 +76,9 @@ def fill_message(msg: typing.Any, values: typing.Mapping[str, typing.Any]) -> ty
         current = getattr(msg, name)
         if hasattr(current, 'get_fields_and_field_types') and isinstance(value, typing.Mapping):
             fill_message(current, value)
+        elif isinstance(current, Time) and isinstance(value, float):
+            # The core keeps times as float seconds of the node clock.
+            setattr(msg, name, Time(sec=int(value // 1), nanosec=int(value % 1 * 1e9)))
         else:
             setattr(msg, name, value)
     return msg

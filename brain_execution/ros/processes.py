@@ -38,12 +38,19 @@ def config_file(name: str) -> str:
 
 def node_command(executable: str, *, namespace: str, params_files: typing.Sequence[str] = (),
                  parameters: typing.Mapping[str, typing.Any] = None,
-                 node_name: str = None) -> typing.List[str]:
-    """Return the command line of an installed node, as ``ros2 run`` would build it."""
+                 node_name: str = None, module: str = None) -> typing.List[str]:
+    """
+    Return the command line of a node, as ``ros2 run`` would build it.
+
+    :param executable: console script installed in lib/brain_execution.
+    :param module: run this Python module instead (tools that are not installed as scripts).
+    """
     path = os.path.join(get_package_prefix('brain_execution'), 'lib', 'brain_execution',
                         executable)
-    command = [path] if os.access(path, os.X_OK) else [
-        sys.executable, '-m', f'brain_execution.ros.{executable}']
+    if module is None and os.access(path, os.X_OK):
+        command = [path]
+    else:
+        command = [sys.executable, '-m', module or f'brain_execution.ros.{executable}']
     command += ['--ros-args', '-r', f'__ns:={namespace}']
     if node_name:
         command += ['-r', f'__node:={node_name}']

@@ -35,7 +35,7 @@ import rclpy
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.action.server import ServerGoalHandle
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.executors import MultiThreadedExecutor
 from rclpy.node import Node
 from rclpy.task import Future
 
@@ -43,6 +43,7 @@ from .bridge_factory import make_bridge
 from .config import declare_and_load
 from .conversions import fill_message, goal_to_params, record_status
 from .qos import EVENTS_QOS, intake_qos, STATE_QOS
+from .spin import init_without_signal_handlers, spin_until_signal
 
 __all__ = ['RobotExecutorNode', 'main']
 
@@ -77,6 +78,7 @@ class RobotExecutorNode(Node):
     * limits.max_speed_mps, limits.cruise_speed_mps (float): speed limit and default (m/s).
     * battery.min_takeoff_percent, battery.min_departure_percent,
       battery.return_home_percent (float): battery thresholds (%).
+    * battery.auto_return_home (bool): go home below battery.return_home_percent.
     * payload.max_mass_kg (float): heaviest payload (kg).
     * tick_rate_hz, state_rate_hz, feedback_rate_hz (float): loop, state and feedback rates.
     * history_size (int): ended operations remembered for idempotency and queries.
@@ -100,6 +102,7 @@ class RobotExecutorNode(Node):
             history_size=self.config.history_size,
             hooks={'broadcast': self._broadcast},
             logger=self._log,
+            auto_return_home=self.config.auto_return_home,
         )
         self._active: typing.Dict[bytes, _ActiveGoal] = {}
         self._state_pub = self.create_publisher(RobotState, 'robot_state', STATE_QOS)
@@ -148,7 +151,14 @@ class RobotExecutorNode(Node):
         return self.get_clock().now().nanoseconds * 1e-9
 
     def _log(self, level: str, message: str) -> None:
-        getattr(self.get_logger(), level)(message)
+        # One call site per severity: rclpy refuses a call site whose severity changes.
+        logger = self.get_logger()
+        if level == 'error':
+            logger.error(message)
+        elif level == 'warn':
+            logger.warning(message)
+        else:
+            logger.info(message)
 
     def _broadcast(self, message: str) -> None:
         s = self.runtime.bridge.snapshot()
@@ -291,22 +301,22 @@ class RobotExecutorNode(Node):
 
 def main(args=None) -> int:
     """Run one robot executor until interrupted."""
-    rclpy.init(args=args)
-    node = None
+    init_without_signal_handlers(args)
+    node = executor = None
     try:
         node = RobotExecutorNode()
         # Waiting never holds a thread (programs yield, goals await), so two threads serve
         # every action server; a third keeps the tick free while two goals end together.
         executor = MultiThreadedExecutor(num_threads=3)
         executor.add_node(node)
-        executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
+        spin_until_signal(executor)
     except ValueError as error:
         # Invalid parameters: say which and stop, rather than serve a misconfigured robot.
         print(f'robot_executor: {error}', file=sys.stderr)
         return 2
     finally:
+        if executor is not None:
+            executor.shutdown()
         if node is not None:
             node.destroy_node()
         rclpy.try_shutdown()

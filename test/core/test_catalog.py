@@ -546,5 +546,9 @@ def test_far_targets_without_a_fence_do_not_overflow():
     with pytest.raises(PostconditionFailedError, match='inf m from the target'):
         check_postconditions(prepared, _ground())
     corners = [{'x_m': -1.7e308}, {'x_m': 1.7e308}, {'y_m': 1.7e308}]
-    assert _prepare('scan_area', {'boundary': corners}, _ground(),
+    with pytest.raises(ExecutionError, match='sweep lines') as refused:
+        _prepare('scan_area', {'boundary': corners}, _ground(), open_envelope)
+    assert refused.value.code == 901  # ScanArea.AREA_TOO_LARGE
+    wide = [{'x_m': -1e6}, {'x_m': 1e6}, {'y_m': 1e4}]
+    assert _prepare('scan_area', {'boundary': wide, 'line_spacing_m': 500.0}, _ground(),
                     open_envelope).timeout_s == 86400.0

@@ -1,0 +1,54 @@
+# Copyright 2026 brain_execution contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Running a node's executor until SIGINT or SIGTERM, with a clean shutdown.
+
+rclpy's own signal handler, with ``executor.spin()``, was seen here to leave SIGINT unanswered
+for over 20 s on a loaded machine, and launch escalates to SIGKILL after a timeout, which
+skips the node's cleanup (holding the robot, closing the bridge). Here the signal only sets a
+flag, and the main thread spins in short slices, checking it.
+"""
+
+import signal
+import threading
+import typing
+
+import rclpy
+from rclpy.executors import Executor, ExternalShutdownException
+from rclpy.signals import SignalHandlerOptions
+
+__all__ = ['init_without_signal_handlers', 'spin_until_signal']
+
+_SPIN_SLICE_S = 0.25
+
+
+def init_without_signal_handlers(args: typing.Optional[typing.List[str]] = None) -> None:
+    """Initialise rclpy leaving SIGINT and SIGTERM to :func:`spin_until_signal`."""
+    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
+
+
+def spin_until_signal(executor: Executor) -> None:
+    """Spin until SIGINT or SIGTERM arrives, or the context shuts down."""
+    stop = threading.Event()
+    previous = {signum: signal.signal(signum, lambda *_: stop.set())
+                for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        while not stop.is_set() and executor.context.ok():
+            executor.spin_once(timeout_sec=_SPIN_SLICE_S)
+    except ExternalShutdownException:
+        pass
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

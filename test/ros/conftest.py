@@ -1,0 +1,220 @@
+# Copyright 2026 brain_execution contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Fixtures for tests against robot executors running as separate processes.
+
+``start_executor`` starts ``robot_executor`` exactly as a user or ``launch_ros`` would
+(installed console script, ``--ros-args -r __ns:=/<robot> --params-file config/<x>.yaml``).
+``ros`` is the test's side: a node on its own ``Context``, spun by a two-thread executor in a
+background thread, with helpers that wait on conditions with timeouts (never fixed sleeps).
+The session gets its own ROS domain so that parallel runs on one machine do not cross.
+"""
+
+import os
+import threading
+import time
+import typing
+import uuid
+
+from brain_execution.ros.client import OperationClient
+from brain_execution.ros.processes import config_file, node_command, NodeProcess
+from brain_execution_interfaces.msg import RobotState
+import pytest
+import rclpy
+from rclpy.context import Context
+from rclpy.executors import MultiThreadedExecutor
+
+DOMAIN_ID = 101 + os.getpid() % 100
+DISCOVERY_TIMEOUT_S = 30.0
+RESULT_TIMEOUT_S = 60.0
+
+
+def _env() -> typing.Dict[str, str]:
+    env = dict(os.environ)
+    env.update({'ROS_DOMAIN_ID': str(DOMAIN_ID), 'ROS_AUTOMATIC_DISCOVERY_RANGE': 'LOCALHOST',
+                'PYTHONUNBUFFERED': '1'})
+    return env
+
+
+def unique_robot_id(prefix: str) -> str:
+    """Return a robot id no other test of this session uses."""
+    return f'{prefix}_{uuid.uuid4().hex[:6]}'
+
+
+class ExecutorProcess(NodeProcess):
+    """A robot executor process and its log, for failure messages."""
+
+    def __init__(self, robot_id: str, log_path: str, **kwargs):
+        super().__init__(log_path=log_path, env=_env(), **kwargs)
+        self.robot_id = robot_id
+        self.log_path = log_path
+
+    def log(self) -> str:
+        with open(self.log_path, 'rb') as log:
+            return log.read().decode(errors='replace')
+
+
+@pytest.fixture
+def start_executor(tmp_path):
+    """Return a function starting robot executors; all are stopped at teardown."""
+    started = []
+
+    def start(platform: str = 'drone', *, robot_id: str = None,
+              parameters: typing.Mapping[str, typing.Any] = None) -> ExecutorProcess:
+        robot_id = robot_id or unique_robot_id(platform)
+        process = ExecutorProcess(
+            robot_id, str(tmp_path / f'{robot_id}.log'),
+            command=node_command('robot_executor', namespace=f'/{robot_id}',
+                                 params_files=[config_file(f'{platform}.yaml')],
+                                 parameters=parameters))
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        process.stop()
+
+
+class GoalRun:
+    """One goal sent by the test: its handle, feedback and result as they arrive."""
+
+    def __init__(self):
+        self.accepted = threading.Event()
+        self.finished = threading.Event()
+        self.goal_handle = None
+        self.result = None
+        self.status = None
+        self.feedback = []
+        self.sent_s = time.time()
+
+    def _on_goal(self, future) -> None:
+        self.goal_handle = future.result()
+        self.accepted.set()
+        if self.goal_handle.accepted:
+            self.goal_handle.get_result_async().add_done_callback(self._on_result)
+        else:
+            self.finished.set()
+
+    def _on_result(self, future) -> None:
+        response = future.result()
+        self.result, self.status = response.result, response.status
+        self.finished.set()
+
+    def wait(self, timeout_s: float = RESULT_TIMEOUT_S):
+        """Return the result, failing the test if none arrives in time."""
+        if not self.finished.wait(timeout_s):
+            pytest.fail(f'no result within {timeout_s} s (feedback so far: '
+                        f'{self.feedback[-1:] if self.feedback else "none"})')
+        return self.result
+
+
+class RosSide:
+    """The test's ROS node, on its own Context, with an executor in a background thread."""
+
+    def __init__(self):
+        self.context = Context()
+        rclpy.init(context=self.context, domain_id=DOMAIN_ID)
+        self.node = rclpy.create_node(f'test_client_{uuid.uuid4().hex[:8]}',
+                                      context=self.context)
+        self.executor = MultiThreadedExecutor(num_threads=2, context=self.context)
+        self.executor.add_node(self.node)
+        self._thread = threading.Thread(target=self.executor.spin, daemon=True)
+        self._thread.start()
+        self.operations = OperationClient(self.node)
+        self._states: typing.Dict[str, RobotState] = {}
+        self._state_lock = threading.Condition()
+        self._subscriptions = {}
+
+    def close(self) -> None:
+        self.operations.destroy()
+        self.executor.shutdown()
+        self.node.destroy_node()
+        rclpy.try_shutdown(context=self.context)
+        self._thread.join(timeout=10.0)
+
+    def wait_for_servers(self, executor: ExecutorProcess, operations: typing.Iterable[str]):
+        missing = self.operations.wait_for_servers(executor.robot_id, operations,
+                                                   DISCOVERY_TIMEOUT_S)
+        if missing:
+            pytest.fail(f'{executor.robot_id}: no server for {missing}; running='
+                        f'{executor.running()}; log:\n{executor.log()}')
+
+    def send(self, robot_id: str, operation: str, fields: typing.Mapping = None) -> GoalRun:
+        """Send a goal without waiting; feedback and result are collected in the GoalRun."""
+        run = GoalRun()
+        future = self.operations.send_goal_async(
+            robot_id, operation, fields or {},
+            feedback_callback=lambda msg: run.feedback.append(msg.feedback))
+        future.add_done_callback(run._on_goal)
+        return run
+
+    def run(self, robot_id: str, operation: str, fields: typing.Mapping = None,
+            timeout_s: float = RESULT_TIMEOUT_S):
+        """Send a goal and return its result."""
+        return self.send(robot_id, operation, fields).wait(timeout_s)
+
+    def cancel(self, run: GoalRun, timeout_s: float = 10.0):
+        """Request cancellation of a goal; return the cancel response."""
+        if not run.accepted.wait(timeout_s):
+            pytest.fail('goal was not accepted in time, cannot cancel it')
+        done = threading.Event()
+        box = {}
+        future = run.goal_handle.cancel_goal_async()
+
+        def on_done(f):
+            box['response'] = f.result()
+            done.set()
+
+        future.add_done_callback(on_done)
+        if not done.wait(timeout_s):
+            pytest.fail('no cancel response in time')
+        return box['response']
+
+    def watch_state(self, robot_id: str) -> None:
+        """Subscribe to /<robot_id>/robot_state; the latest message is kept."""
+        if robot_id in self._subscriptions:
+            return
+
+        def on_state(msg: RobotState) -> None:
+            with self._state_lock:
+                self._states[robot_id] = msg
+                self._state_lock.notify_all()
+
+        self._subscriptions[robot_id] = self.node.create_subscription(
+            RobotState, f'/{robot_id}/robot_state', on_state, 10)
+
+    def wait_for_state(self, robot_id: str, condition: typing.Callable[[RobotState], bool],
+                       timeout_s: float = 10.0) -> typing.Optional[RobotState]:
+        """Return the first robot_state satisfying condition, or None on timeout."""
+        self.watch_state(robot_id)
+        deadline = time.monotonic() + timeout_s
+        with self._state_lock:
+            while True:
+                state = self._states.get(robot_id)
+                if state is not None and condition(state):
+                    return state
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return None
+                self._state_lock.wait(remaining)
+
+
+@pytest.fixture
+def ros():
+    side = RosSide()
+    try:
+        yield side
+    finally:
+        side.close()

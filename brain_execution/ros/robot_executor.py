@@ -179,7 +179,11 @@ class RobotExecutorNode(Node):
 
     def _cancel_goal(self, goal_handle: ServerGoalHandle) -> CancelResponse:
         active = self._active.get(bytes(goal_handle.goal_id.uuid))
-        if active is None or active.record.done:
+        if active is None:
+            # Accepted but its execute callback has not run yet: it sees the request and
+            # cancels the operation as soon as it starts.
+            return CancelResponse.ACCEPT
+        if active.record.done:
             return CancelResponse.REJECT
         self.runtime.cancel(active.record.operation_id)
         return CancelResponse.ACCEPT

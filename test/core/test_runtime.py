@@ -55,14 +55,16 @@ class FakeClock:
 class Robot:
     """A runtime, its simulated bridge and the clock, with helpers to advance time."""
 
-    def __init__(self, *, platform=Platform.DRONE, bridge=None, history_size=1000):
+    def __init__(self, *, platform=Platform.DRONE, bridge=None, history_size=1000,
+                 auto_return_home=True):
         self.clock = FakeClock()
         self.bridge = bridge or SimBridge(platform=platform, robot_id='r1', home=HOME)
         self.bridge.update(self.clock.t)
         self.logs = []
         self.runtime = RobotRuntime(
             robot_id='r1', bridge=self.bridge, envelope=ENVELOPE, home=HOME, clock=self.clock,
-            history_size=history_size, logger=lambda level, msg: self.logs.append((level, msg)))
+            history_size=history_size, logger=lambda level, msg: self.logs.append((level, msg)),
+            auto_return_home=auto_return_home)
 
     def advance(self, duration_s: float, dt: float = DT) -> None:
         end = self.clock.t + duration_s
@@ -486,3 +488,48 @@ def test_shutdown_ends_running_operations_and_holds():
 def test_history_size_must_be_positive():
     with pytest.raises(ValueError, match='history_size'):
         Robot(history_size=0)
+
+
+# --- battery failsafe ----------------------------------------------------------------------
+
+def test_low_battery_sends_an_airborne_drone_home_once():
+    robot = airborne()
+    motion = moving(robot)
+    robot.bridge.faults.battery_percent = 20.0  # below the envelope's 25 % return-home level
+    robot.advance(DT)
+    assert motion.outcome.code == ErrorCode.PREEMPTED
+    assert 'battery 20% < 25%' in motion.outcome.message
+    returning = [r for r in robot.runtime.records() if r.name == 'return_home']
+    assert len(returning) == 1 and returning[0].priority == 255
+    robot.until(lambda: returning[0].done, 120.0)
+    assert returning[0].state is OperationState.SUCCEEDED, returning[0].outcome
+    assert robot.bridge.snapshot().distance_to(0.0, 0.0) < 1.5
+    assert not robot.bridge.snapshot().airborne
+    # One episode, one return: still low, on the ground at home, nothing new is started.
+    robot.advance(1.0)
+    assert len([r for r in robot.runtime.records() if r.name == 'return_home']) == 1
+
+
+def test_low_battery_failsafe_can_be_turned_off():
+    robot = airborne(auto_return_home=False)
+    motion = moving(robot)
+    robot.bridge.faults.battery_percent = 20.0
+    robot.advance(1.0)
+    assert motion.state is OperationState.RUNNING
+    assert not [r for r in robot.runtime.records() if r.name == 'return_home']
+
+
+def test_malformed_emergency_land_still_lands_and_blocks_motion():
+    robot = airborne()
+    motion = moving(robot)
+    refused = robot.runtime.submit('emergency_land', {'reason': 123})
+    assert refused.outcome.code == ErrorCode.INVALID_PARAMETERS
+    assert 'commanded anyway' in refused.outcome.message
+    assert robot.commands('emergency_land') == [robot.clock.t]
+    assert motion.outcome.code == ErrorCode.PREEMPTED
+    landing = [r for r in robot.runtime.active_records() if r.name == 'emergency_land']
+    assert len(landing) == 1
+    blocked = robot.runtime.submit('go_to', {'target': FAR}, priority=255)
+    assert blocked.outcome.code == ErrorCode.EMERGENCY_STOP_ACTIVE
+    robot.until(lambda: landing[0].done, 60.0)
+    assert landing[0].state is OperationState.SUCCEEDED, landing[0].outcome

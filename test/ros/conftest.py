@@ -66,25 +66,38 @@ class ExecutorProcess(NodeProcess):
             return log.read().decode(errors='replace')
 
 
-@pytest.fixture
-def start_executor(tmp_path):
-    """Return a function starting robot executors; all are stopped at teardown."""
+def _executor_starter(log_dir):
+    """Yield a function starting robot executors; all are stopped when the generator ends."""
     started = []
 
     def start(platform: str = 'drone', *, robot_id: str = None,
               parameters: typing.Mapping[str, typing.Any] = None) -> ExecutorProcess:
         robot_id = robot_id or unique_robot_id(platform)
         process = ExecutorProcess(
-            robot_id, str(tmp_path / f'{robot_id}.log'),
+            robot_id, str(log_dir / f'{robot_id}.log'),
             command=node_command('robot_executor', namespace=f'/{robot_id}',
                                  params_files=[config_file(f'{platform}.yaml')],
                                  parameters=parameters))
         started.append(process)
         return process
 
-    yield start
-    for process in started:
-        process.stop()
+    try:
+        yield start
+    finally:
+        for process in started:
+            process.stop()
+
+
+@pytest.fixture
+def start_executor(tmp_path):
+    """Return a function starting robot executors; all are stopped at teardown."""
+    yield from _executor_starter(tmp_path)
+
+
+@pytest.fixture(scope='module')
+def module_start_executor(tmp_path_factory):
+    """Module-scoped ``start_executor``: the processes serve every test of a module."""
+    yield from _executor_starter(tmp_path_factory.mktemp('executors'))
 
 
 class GoalRun:
@@ -213,6 +226,16 @@ class RosSide:
 
 @pytest.fixture
 def ros():
+    side = RosSide()
+    try:
+        yield side
+    finally:
+        side.close()
+
+
+@pytest.fixture(scope='module')
+def module_ros():
+    """Module-scoped ``ros``."""
     side = RosSide()
     try:
         yield side

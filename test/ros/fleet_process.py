@@ -29,64 +29,25 @@ every robot (``--param history_size=500``; the value is parsed as YAML). The ROS
 """
 
 import argparse
-import os
 import sys
 import typing
 
+from brain_execution.ros.processes import config_file
 from brain_execution.ros.robot_executor import RobotExecutorNode
+from brain_execution.ros.spin import init_without_signal_handlers, spin_until_signal
 import rclpy
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.executors import MultiThreadedExecutor
 from rclpy.parameter import Parameter
 from rclpy.utilities import remove_ros_args
 import yaml
 
-_COMMON = {
-    'bridge': 'sim',
-    'home.latitude_deg': 47.397742,
-    'home.longitude_deg': 8.545594,
-}
 
-# The values of config/drone.yaml, ground.yaml and surface.yaml.
-PLATFORM_PARAMETERS = {
-    'drone': dict(_COMMON, **{
-        'platform': 'drone',
-        'geofence.polygon_xy': [-200.0, -200.0, 200.0, -200.0, 200.0, 200.0, -200.0, 200.0],
-        'geofence.altitude_ceiling_m': 100.0,
-        'limits.max_speed_mps': 12.0,
-        'limits.cruise_speed_mps': 5.0,
-        'battery.min_takeoff_percent': 30.0,
-        'battery.min_departure_percent': 25.0,
-        'battery.return_home_percent': 25.0,
-        'payload.max_mass_kg': 2.0,
-        'sim.initial_battery_percent': 95.0,
-        'sim.max_speed_mps': 12.0,
-    }),
-    'ground': dict(_COMMON, **{
-        'platform': 'ground',
-        'geofence.polygon_xy': [-100.0, -100.0, 100.0, -100.0, 100.0, 100.0, -100.0, 100.0],
-        'limits.max_speed_mps': 2.0,
-        'limits.cruise_speed_mps': 1.0,
-        'battery.min_departure_percent': 20.0,
-        'battery.return_home_percent': 25.0,
-        'payload.max_mass_kg': 20.0,
-        'sim.initial_battery_percent': 90.0,
-        'sim.max_speed_mps': 2.0,
-        'sim.start_docked': True,
-        'sim.docks': ['charger:0.0:0.0'],
-    }),
-    'surface': dict(_COMMON, **{
-        'platform': 'surface',
-        'geofence.polygon_xy': [-500.0, -500.0, 500.0, -500.0, 500.0, 500.0, -500.0, 500.0],
-        'limits.max_speed_mps': 4.0,
-        'limits.cruise_speed_mps': 2.0,
-        'battery.min_departure_percent': 20.0,
-        'battery.return_home_percent': 25.0,
-        'payload.max_mass_kg': 50.0,
-        'sim.initial_battery_percent': 90.0,
-        'sim.max_speed_mps': 4.0,
-        'sim.docks': ['berth:0.0:-5.0'],
-    }),
-}
+def platform_parameters(platform: str) -> typing.Dict[str, typing.Any]:
+    """Return the parameters of config/<platform>.yaml, as installed with the package."""
+    with open(config_file(f'{platform}.yaml'), encoding='utf-8') as stream:
+        return dict(yaml.safe_load(stream)['/**']['ros__parameters'])
+
+
 _MIXED = ('drone', 'ground', 'surface')
 
 
@@ -111,7 +72,7 @@ def _arguments(argv: typing.Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     parser.add_argument('count', type=int, help='number of robot executors')
     parser.add_argument('prefix', help='namespace prefix: robots are /<prefix>_<i>')
-    parser.add_argument('--platform', choices=[*PLATFORM_PARAMETERS, 'mixed'],
+    parser.add_argument('--platform', choices=[*_MIXED, 'mixed'],
                         default='drone')
     parser.add_argument('--param', type=_parse_param, action='append', default=[],
                         metavar='NAME=VALUE', help='parameter set on every robot')
@@ -125,21 +86,20 @@ def main(argv: typing.Sequence[str] = None) -> int:
     """Run the fleet until SIGINT."""
     argv = sys.argv if argv is None else argv
     arguments = _arguments(remove_ros_args(argv)[1:])
-    rclpy.init(args=argv, domain_id=int(os.environ.get('ROS_DOMAIN_ID', '0')))
+    # ROS_DOMAIN_ID from the environment is honoured by rcl itself.
+    init_without_signal_handlers(argv)
     nodes = []
     executor = MultiThreadedExecutor(num_threads=2)
     try:
         for index in range(arguments.count):
-            values = dict(PLATFORM_PARAMETERS[platform_of(index, arguments.platform)])
+            values = platform_parameters(platform_of(index, arguments.platform))
             values.update(dict(arguments.param))
             node = RobotExecutorNode(namespace=f'/{arguments.prefix}_{index}',
                                      parameter_overrides=overrides(values))
             nodes.append(node)
             executor.add_node(node)
         print(f'ready {len(nodes)}', flush=True)
-        executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
+        spin_until_signal(executor)
     finally:
         executor.shutdown()
         for node in nodes:

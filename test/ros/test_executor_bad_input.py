@@ -27,11 +27,9 @@ field fails in the client), so the strategies stay inside the message types.
 """
 
 import math
-from pathlib import Path
 import string
 
 from action_msgs.msg import GoalStatus
-from brain_execution.ros.processes import config_file, node_command
 from brain_execution_interfaces.msg import ErrorCode, Waypoint
 from hypothesis import given, HealthCheck, settings
 from hypothesis import strategies as st
@@ -47,16 +45,6 @@ _FLOAT_FIELDS_OF_WAYPOINT = (
     'x_m', 'y_m', 'latitude_deg', 'longitude_deg', 'altitude_m', 'yaw_rad')
 
 
-def _ros_conftest(config):
-    """Return test/ros/conftest.py as pytest loaded it (its classes and DOMAIN_ID)."""
-    path = Path(__file__).resolve().with_name('conftest.py')
-    for plugin in config.pluginmanager.get_plugins():
-        name = getattr(plugin, '__file__', None)
-        if name and Path(name).resolve() == path:
-            return plugin
-    raise RuntimeError(f'{path} is not loaded as a conftest')
-
-
 @pytest.fixture(scope='module', autouse=True)
 def hypothesis_home_outside_repo(tmp_path_factory):
     """Keep Hypothesis's files (database=None already; caches too) out of the repository."""
@@ -67,30 +55,12 @@ def hypothesis_home_outside_repo(tmp_path_factory):
 
 
 @pytest.fixture(scope='module')
-def module_ros(pytestconfig):
-    """Module-scoped variant of ``ros``."""
-    side = _ros_conftest(pytestconfig).RosSide()
-    try:
-        yield side
-    finally:
-        side.close()
-
-
-@pytest.fixture(scope='module')
-def drone(pytestconfig, tmp_path_factory, module_ros):
-    """One drone executor for the whole module (module-scoped ``start_executor``)."""
-    conftest = _ros_conftest(pytestconfig)
-    robot_id = conftest.unique_robot_id('drone')
-    process = conftest.ExecutorProcess(
-        robot_id, str(tmp_path_factory.mktemp('executors') / f'{robot_id}.log'),
-        command=node_command('robot_executor', namespace=f'/{robot_id}',
-                             params_files=[config_file('drone.yaml')]))
-    try:
-        module_ros.wait_for_servers(process, ['takeoff', 'go_to', 'follow_waypoints', 'hover',
-                                              'capture_image', 'send_data'])
-        yield process
-    finally:
-        process.stop()
+def drone(module_start_executor, module_ros):
+    """One drone executor for the whole module."""
+    process = module_start_executor('drone')
+    module_ros.wait_for_servers(process, ['takeoff', 'go_to', 'follow_waypoints', 'hover',
+                                          'capture_image', 'send_data'])
+    return process
 
 
 def _send_bad(ros, drone, operation, case):

@@ -26,7 +26,6 @@ do not depend on their order. Timing figures are printed (run with ``-s`` to see
 """
 
 import math
-from pathlib import Path
 import threading
 import time
 import uuid
@@ -34,7 +33,6 @@ import uuid
 from action_msgs.msg import GoalStatus
 from action_msgs.srv import CancelGoal
 from brain_execution.core import catalog
-from brain_execution.ros.processes import config_file, node_command
 from brain_execution_interfaces.msg import ErrorCode, OperationStatus, RobotState
 from brain_execution_interfaces.srv import QueryOperation
 import pytest
@@ -46,48 +44,6 @@ _FAST_CLIMB = {'altitude_m': _ALTITUDE_M, 'climb_speed_mps': 5.0}
 # Below this the robot counts as stopped (m/s).
 _STOPPED_MPS = 0.2
 _DISCOVERY_TIMEOUT_S = 30.0
-
-
-def _ros_conftest(config):
-    """Return test/ros/conftest.py as pytest loaded it (its classes and DOMAIN_ID)."""
-    path = Path(__file__).resolve().with_name('conftest.py')
-    for plugin in config.pluginmanager.get_plugins():
-        name = getattr(plugin, '__file__', None)
-        if name and Path(name).resolve() == path:
-            return plugin
-    raise RuntimeError(f'{path} is not loaded as a conftest')
-
-
-@pytest.fixture(scope='module')
-def module_start_executor(pytestconfig, tmp_path_factory):
-    """Module-scoped variant of ``start_executor``: the processes live for the module."""
-    conftest = _ros_conftest(pytestconfig)
-    log_dir = tmp_path_factory.mktemp('executors')
-    started = []
-
-    def start(platform='drone', *, robot_id=None, parameters=None):
-        robot_id = robot_id or conftest.unique_robot_id(platform)
-        process = conftest.ExecutorProcess(
-            robot_id, str(log_dir / f'{robot_id}.log'),
-            command=node_command('robot_executor', namespace=f'/{robot_id}',
-                                 params_files=[config_file(f'{platform}.yaml')],
-                                 parameters=parameters))
-        started.append(process)
-        return process
-
-    yield start
-    for process in started:
-        process.stop()
-
-
-@pytest.fixture(scope='module')
-def module_ros(pytestconfig):
-    """Module-scoped variant of ``ros``."""
-    side = _ros_conftest(pytestconfig).RosSide()
-    try:
-        yield side
-    finally:
-        side.close()
 
 
 @pytest.fixture(scope='module')

@@ -79,6 +79,10 @@ def fill_message(msg: typing.Any, values: typing.Mapping[str, typing.Any]) -> ty
         elif isinstance(current, Time) and isinstance(value, float):
             # The core keeps times as float seconds of the node clock.
             setattr(msg, name, Time(sec=int(value // 1), nanosec=int(value % 1 * 1e9)))
+        elif fields[name] in ('float', 'double') and isinstance(value, int):
+            # Without ROS_PYTHON_CHECK_FIELDS, rclpy does not check types on assignment and an
+            # int reaching a float field aborts the process in C at publish time.
+            setattr(msg, name, float(value))
         else:
             setattr(msg, name, value)
     return msg

@@ -1,0 +1,764 @@
+# Copyright 2026 brain_execution contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The ROS side of :class:`~brain_execution.core.dispatch.Dispatcher`: robot executors' actions.
+
+:class:`ActionDispatcher` sends each dispatch as a goal to ``/<robot_id>/<operation>`` and turns
+the action result into an :class:`~brain_execution.core.runtime.Outcome`. It never blocks a
+thread: goals, results, cancels and service calls are asynchronous, and one watchdog timer on
+a steady clock ends what would otherwise wait forever (no server, no goal response, no result,
+a robot that stopped publishing ``robot_state``).
+
+rclpy's ``ActionClient.send_goal_async`` sends the request before it registers the response
+future, without a lock: a response processed in between, on another executor thread, is
+dropped ("Ignoring unexpected goal response"). Every goal and cancel request is therefore sent
+from a guard-condition callback in the action client's own mutually exclusive callback group,
+where the client's responses cannot be processed at the same time.
+"""
+
+import collections
+import functools
+import importlib
+import itertools
+import threading
+import time
+import typing
+import uuid
+
+from action_msgs.msg import GoalStatus
+from brain_execution.core.dispatch import Dispatcher, DispatchRequest, QueryAnswer
+from brain_execution.core.errors import ErrorCode
+from brain_execution.core.runtime import OperationState, Outcome
+from brain_execution_interfaces.msg import RobotState
+from brain_execution_interfaces.srv import CancelOperation, QueryOperation
+from rclpy.action import ActionClient
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
+from rclpy.clock import Clock, ClockType
+from rclpy.node import Node
+from rosidl_parser.definition import AbstractSequence, BasicType, NamespacedType
+
+from .client import action_type_of, OperationClient
+from .conversions import message_to_dict
+from .qos import intake_qos, STATE_QOS
+
+__all__ = ['ActionDispatcher']
+
+# Result fields every action shares; the Outcome carries them as attributes instead.
+_COMMON_RESULT_FIELDS = ('error_code', 'error_msg', 'retryable', 'elapsed_s', 'operation_id')
+_TERMINAL_STATUSES = {GoalStatus.STATUS_SUCCEEDED: 'SUCCEEDED',
+                      GoalStatus.STATUS_ABORTED: 'ABORTED',
+                      GoalStatus.STATUS_CANCELED: 'CANCELED'}
+# OperationStatus.STATE_* values the runtime's OperationState does not have, mapped onto it.
+_EXTRA_STATES = {0: OperationState.PENDING, 3: OperationState.PENDING,
+                 7: OperationState.FAILED, 8: OperationState.FAILED,
+                 9: OperationState.SUCCEEDED}
+_ENDED_STATES = (OperationState.SUCCEEDED, OperationState.FAILED, OperationState.CANCELED)
+_FLOAT_TYPES = ('float', 'double')
+
+# Life of one dispatch.
+_WAITING = 'waiting for the action server'
+_QUEUED = 'queued for sending'
+_SENT = 'sent, waiting for the goal response'
+_ACTIVE = 'accepted, waiting for the result'
+_FAILING = 'failed before sending'
+
+
+def _failure(message: str, code: int = ErrorCode.COMMUNICATION_FAILURE,
+             retryable: bool = True) -> Outcome:
+    return Outcome(code=int(code), message=message, retryable=retryable)
+
+
+def _message_class(slot: NamespacedType):
+    return getattr(importlib.import_module('.'.join(slot.namespaces)), slot.name)
+
+
+def _as_float(value):
+    # An int in a float field is what a caller means; rclpy's C conversion would abort on it.
+    if isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
+def _checked_message(msg_type, values: typing.Mapping[str, typing.Any], path: str):
+    """
+    Return a msg_type filled from values, every field type- and range-checked.
+
+    Jazzy's generated messages check field types only with ``ROS_PYTHON_CHECK_FIELDS=1``;
+    without the check a wrong type reaches the C conversion, whose assert aborts the whole
+    process. Messages built with ``check_fields=True`` raise AssertionError instead.
+
+    :raises ValueError: a field has a wrong type or is out of range.
+    :raises KeyError: values names a field the message does not have.
+    """
+    msg = msg_type(check_fields=True)
+    names = list(msg.get_fields_and_field_types())
+    unknown = sorted(set(values) - set(names))
+    if unknown:
+        raise KeyError(f'{path} has no field(s) {unknown}')
+    for name, slot in zip(names, msg_type.SLOT_TYPES):
+        if name not in values:
+            continue
+        value, where = values[name], f'{path}.{name}'
+        element = slot.value_type if isinstance(slot, AbstractSequence) else None
+        if isinstance(slot, NamespacedType) and isinstance(value, typing.Mapping):
+            value = _checked_message(_message_class(slot), value, where)
+        elif isinstance(element, NamespacedType) and isinstance(value, (list, tuple)):
+            value = [_checked_message(_message_class(element), v, f'{where}[{i}]')
+                     if isinstance(v, typing.Mapping) else v for i, v in enumerate(value)]
+        elif isinstance(slot, BasicType) and slot.typename in _FLOAT_TYPES:
+            value = _as_float(value)
+        elif (isinstance(element, BasicType) and element.typename in _FLOAT_TYPES and
+              isinstance(value, (list, tuple))):
+            value = [_as_float(v) for v in value]
+        try:
+            setattr(msg, name, value)
+        except AssertionError as error:
+            raise ValueError(f'{where}: {error}') from None
+    return msg
+
+
+class _Lane:
+    """Requests waiting to be sent from the callback group of the clients they go through."""
+
+    def __init__(self):
+        self.items: typing.Deque[tuple] = collections.deque()
+        self.guard = None
+
+
+class _Dispatch:
+    """One dispatched goal, from dispatch() until its callback is called."""
+
+    __slots__ = ('token', 'request', 'on_done', 'client', 'lane', 'goal', 'state',
+                 'created_mono', 'sent_mono', 'sent_clock_s', 'result_deadline_s',
+                 'goal_future', 'result_future', 'goal_handle', 'cancel_requested',
+                 'failure')
+
+    def __init__(self, token, request, on_done, client, lane, goal):
+        self.token = token
+        self.request: DispatchRequest = request
+        self.on_done = on_done
+        self.client: typing.Optional[ActionClient] = client
+        self.lane: _Lane = lane
+        self.goal = goal
+        self.state = _WAITING
+        self.created_mono = time.monotonic()
+        self.sent_mono = 0.0
+        self.sent_clock_s = 0.0
+        self.result_deadline_s = None
+        self.goal_future = None
+        self.result_future = None
+        self.goal_handle = None
+        self.cancel_requested = False
+        self.failure: typing.Optional[Outcome] = None
+
+
+class _Call:
+    """One service call (query or cancel) waiting for its server or its response."""
+
+    __slots__ = ('token', 'client', 'name', 'request', 'on_response', 'on_failure', 'sent',
+                 'deadline_mono', 'future')
+
+    def __init__(self, token, client, name, request, on_response, on_failure, deadline_mono):
+        self.token = token
+        self.client = client
+        self.name = name
+        self.request = request
+        self.on_response = on_response
+        self.on_failure = on_failure
+        self.sent = False
+        self.deadline_mono = deadline_mono
+        self.future = None
+
+
+class ActionDispatcher(Dispatcher):
+    """
+    Send operations to robot executors as action goals; report every end exactly once.
+
+    The node must be spun by a multi-threaded executor (the caller's); callbacks are called
+    from its threads, or from the calling thread in :meth:`close`, and must not block.
+
+    Ends other than the robot's own result:
+
+    * no action server within ``discovery_timeout_s``: COMMUNICATION_FAILURE (retryable);
+    * no goal response within ``goal_response_timeout_s`` of sending: COMMUNICATION_FAILURE;
+    * no ``/<robot_id>/robot_state`` for ``link_timeout_s`` while a goal is out (robot
+      executor killed, link lost): COMMUNICATION_FAILURE, robot executor lost;
+    * no result ``result_grace_s`` after the goal's own ``timeout_s`` (node clock; only when
+      the request sets one): COMMUNICATION_FAILURE;
+    * goal rejected by the server: PLATFORM_REJECTED; bad goal fields: INVALID_PARAMETERS;
+      an operation the catalog does not know: UNKNOWN_OPERATION; :meth:`close`: SHUTDOWN.
+
+    :param node: node owning the clients, timers and subscriptions.
+    :param operations: action clients to use; None = a new one, destroyed by :meth:`close`.
+    :param discovery_timeout_s: how long a goal or service call waits for its server (s).
+    :param goal_response_timeout_s: how long a sent goal waits for accept/reject (s).
+    :param result_grace_s: margin over a goal's timeout_s before its result counts as lost (s).
+    :param link_timeout_s: robot_state silence after which a robot counts as lost (s).
+    :param service_timeout_s: how long a query or cancel call waits for its response (s).
+    :param watchdog_period_s: period of the timer checking every deadline (steady clock, s).
+    """
+
+    def __init__(self, node: Node, *, operations: typing.Optional[OperationClient] = None,
+                 discovery_timeout_s: float = 10.0, goal_response_timeout_s: float = 10.0,
+                 result_grace_s: float = 10.0, link_timeout_s: float = 3.0,
+                 service_timeout_s: float = 5.0, watchdog_period_s: float = 0.1):
+        for name, value in (('discovery_timeout_s', discovery_timeout_s),
+                            ('goal_response_timeout_s', goal_response_timeout_s),
+                            ('result_grace_s', result_grace_s),
+                            ('link_timeout_s', link_timeout_s),
+                            ('service_timeout_s', service_timeout_s),
+                            ('watchdog_period_s', watchdog_period_s)):
+            if not value > 0.0:
+                raise ValueError(f'{name}={value} must be > 0')
+        self._node = node
+        self._owns_operations = operations is None
+        self._operations = operations or OperationClient(node)
+        self._discovery_timeout_s = float(discovery_timeout_s)
+        self._goal_response_timeout_s = float(goal_response_timeout_s)
+        self._result_grace_s = float(result_grace_s)
+        self._link_timeout_s = float(link_timeout_s)
+        self._service_timeout_s = float(service_timeout_s)
+
+        self._lock = threading.Lock()
+        self._closed = False
+        self._tokens = itertools.count(1)
+        self._dispatches: typing.Dict[int, _Dispatch] = {}
+        self._by_operation: typing.Dict[typing.Tuple[str, str], typing.Set[int]] = {}
+        self._calls: typing.Dict[int, _Call] = {}
+        self._last_state_mono: typing.Dict[str, float] = {}
+        self._state_subscriptions = {}
+        self._estop_clients: typing.Dict[str, ActionClient] = {}
+        self._query_clients = {}
+        self._cancel_clients = {}
+
+        # OperationClient's action clients live in the node's default group; goals to them
+        # are sent from there. Emergency stops have clients and a group of their own, so
+        # they never wait behind the other goals' traffic.
+        self._lane = _Lane()
+        self._lane.guard = node.create_guard_condition(
+            functools.partial(self._flush, self._lane),
+            callback_group=node.default_callback_group)
+        self._estop_group = MutuallyExclusiveCallbackGroup()
+        self._estop_lane = _Lane()
+        self._estop_lane.guard = node.create_guard_condition(
+            functools.partial(self._flush, self._estop_lane), callback_group=self._estop_group)
+        self._aux_group = ReentrantCallbackGroup()
+        self._estop_qos = intake_qos(100)
+        # Steady time: liveness and discovery are wall-time matters even under sim time.
+        self._watchdog = node.create_timer(
+            watchdog_period_s, self._check, callback_group=MutuallyExclusiveCallbackGroup(),
+            clock=Clock(clock_type=ClockType.STEADY_TIME))
+
+    # --- Dispatcher ----------------------------------------------------------------------
+
+    def dispatch(self, request: DispatchRequest,
+                 on_done: typing.Callable[[Outcome], None]) -> None:
+        """Send one attempt as a goal; on_done(outcome) is called exactly once."""
+        self._submit(request, on_done, emergency=False)
+
+    def emergency_stop(self, robot_id: str, *, reason: str, release: bool,
+                       on_done: typing.Callable[[Outcome], None]) -> None:
+        """
+        Send emergency_stop ahead of anything else, on a client of its own.
+
+        The outcome's result has ``sent_s`` (node clock when the goal was handed to rclpy)
+        and, when the robot commanded its platform, ``send_to_command_s`` (command_stamp minus
+        sent_s: the latency from this call to the platform command, both on the node clock).
+        """
+        request = DispatchRequest(robot_id=robot_id, operation='emergency_stop',
+                                  params={'reason': reason, 'release': bool(release)},
+                                  operation_id=f'estop-{robot_id}-{uuid.uuid4().hex[:12]}',
+                                  priority=255)
+        self._submit(request, on_done, emergency=True)
+
+    def cancel(self, robot_id: str, operation_id: str) -> None:
+        """
+        Cancel a dispatched operation; its on_done reports how it ended.
+
+        A goal this dispatcher has out is canceled through its goal handle; one not yet sent
+        ends CANCELED here; an id it does not know goes to ``/<robot_id>/cancel_operation``.
+        """
+        unsent, handles = [], []
+        with self._lock:
+            if self._closed:
+                return
+            tokens = list(self._by_operation.get((robot_id, operation_id), ()))
+            for token in tokens:
+                entry = self._dispatches[token]
+                if entry.state in (_WAITING, _QUEUED):
+                    unsent.append(token)
+                elif entry.state == _SENT:
+                    entry.cancel_requested = True
+                elif entry.state == _ACTIVE and not entry.cancel_requested:
+                    entry.cancel_requested = True
+                    handles.append(entry)
+            for entry in handles:
+                entry.lane.items.append(('cancel', entry.goal_handle))
+        for entry in handles:
+            entry.lane.guard.trigger()
+        for token in unsent:
+            self._finish(token, Outcome(
+                code=ErrorCode.CANCELED, message=f'{operation_id} canceled before it was sent '
+                                                 f'to {robot_id}'))
+        if tokens:
+            return
+        self._call_service(robot_id, 'cancel_operation',
+                           CancelOperation.Request(operation_id=operation_id),
+                           functools.partial(self._on_cancel_response, robot_id, operation_id),
+                           functools.partial(self._on_cancel_failure, operation_id))
+
+    def query(self, robot_id: str, operation_id: str,
+              on_done: typing.Callable[[typing.Optional[QueryAnswer], typing.Optional[Outcome]],
+                                       None]) -> None:
+        """Ask ``/<robot_id>/query_operation`` about an operation id; see Dispatcher.query."""
+        self._call_service(robot_id, 'query_operation',
+                           QueryOperation.Request(operation_id=operation_id),
+                           functools.partial(self._on_query_response, operation_id, on_done),
+                           lambda outcome: on_done(None, outcome))
+
+    def close(self) -> None:
+        """End everything in flight with SHUTDOWN and destroy the clients; idempotent."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            dispatches = list(self._dispatches.values())
+            calls = list(self._calls.values())
+            self._dispatches.clear()
+            self._by_operation.clear()
+            self._calls.clear()
+            self._lane.items.clear()
+            self._estop_lane.items.clear()
+        node = self._node
+        node.destroy_timer(self._watchdog)
+        for guard in (self._lane.guard, self._estop_lane.guard):
+            node.destroy_guard_condition(guard)
+        for subscription in self._state_subscriptions.values():
+            node.destroy_subscription(subscription)
+        for client in self._estop_clients.values():
+            client.destroy()
+        for client in list(self._query_clients.values()) + list(self._cancel_clients.values()):
+            node.destroy_client(client)
+        if self._owns_operations:
+            self._operations.destroy()
+        for entry in dispatches:
+            self._deliver(entry.on_done, _failure(
+                f'{entry.request.operation} {entry.request.operation_id} on '
+                f'{entry.request.robot_id} ended: dispatcher shut down', ErrorCode.SHUTDOWN))
+        for call in calls:
+            self._deliver(call.on_failure, _failure(
+                f'{call.name}: dispatcher shut down', ErrorCode.SHUTDOWN))
+
+    @property
+    def in_flight(self) -> int:
+        """Return the number of dispatches whose callback has not been called yet."""
+        with self._lock:
+            return len(self._dispatches)
+
+    # --- dispatching ---------------------------------------------------------------------
+
+    def _submit(self, request: DispatchRequest, on_done, *, emergency: bool) -> None:
+        if self._closed:
+            self._deliver(on_done, _failure(
+                f'{request.operation} {request.operation_id}: dispatcher is closed',
+                ErrorCode.SHUTDOWN))
+            return
+        robot, operation = request.robot_id, request.operation
+        failure, goal, client = None, None, None
+        try:
+            action_type_of(operation)
+        except KeyError:
+            failure = _failure(f'unknown operation {operation!r}', ErrorCode.UNKNOWN_OPERATION,
+                               retryable=False)
+        if failure is None:
+            fields = dict(request.params)
+            fields.update(operation_id=request.operation_id, priority=request.priority,
+                          timeout_s=float(request.timeout_s))
+            try:
+                goal = _checked_message(action_type_of(operation).Goal, fields, operation)
+            except (KeyError, TypeError, ValueError) as error:
+                failure = _failure(f'{operation} goal for {robot}: {error}',
+                                   ErrorCode.INVALID_PARAMETERS, retryable=False)
+        if failure is None:
+            try:
+                self._watch_robot(robot)
+                client = (self._estop_client(robot) if emergency
+                          else self._operations.client(robot, operation))
+            except Exception as error:  # noqa: B902 - rclpy raises several name errors
+                failure = _failure(f'cannot address robot {robot!r}: {error}',
+                                   ErrorCode.UNKNOWN_ROBOT, retryable=False)
+        lane = self._estop_lane if emergency else self._lane
+        with self._lock:
+            if self._closed:
+                closed = True
+            else:
+                closed = False
+                entry = _Dispatch(next(self._tokens), request, on_done, client, lane, goal)
+                self._dispatches[entry.token] = entry
+                self._by_operation.setdefault((robot, request.operation_id),
+                                              set()).add(entry.token)
+                if failure is not None:
+                    # Reported from the executor, never from inside dispatch(): the caller
+                    # may hold its own lock while it dispatches.
+                    entry.state, entry.failure = _FAILING, failure
+                    self._lane.items.append(('fail', entry.token))
+        if closed:
+            self._deliver(on_done, _failure(f'{operation}: dispatcher is closed',
+                                            ErrorCode.SHUTDOWN))
+            return
+        if failure is not None:
+            self._lane.guard.trigger()
+            return
+        if client.server_is_ready():
+            self._queue(entry)
+        # Otherwise the watchdog sends it once the server appears, or fails it.
+
+    def _queue(self, entry: _Dispatch) -> None:
+        with self._lock:
+            if entry.state != _WAITING or self._dispatches.get(entry.token) is not entry:
+                return
+            entry.state = _QUEUED
+            entry.lane.items.append(('send', entry.token))
+        entry.lane.guard.trigger()
+
+    def _flush(self, lane: _Lane) -> None:
+        """Send what waits in a lane; runs in the callback group of the lane's clients."""
+        while True:
+            with self._lock:
+                if not lane.items:
+                    return
+                kind, arg = lane.items.popleft()
+            if kind == 'send':
+                self._send(arg)
+            elif kind == 'cancel':
+                arg.cancel_goal_async()
+            elif kind == 'fail':
+                with self._lock:
+                    entry = self._dispatches.get(arg)
+                if entry is not None:
+                    self._finish(arg, entry.failure)
+            elif kind == 'forget':
+                self._forget(*arg)
+
+    def _send(self, token: int) -> None:
+        with self._lock:
+            entry = self._dispatches.get(token)
+            if entry is None or entry.state != _QUEUED:
+                return
+            entry.state = _SENT
+            entry.sent_mono = time.monotonic()
+            entry.sent_clock_s = self._clock_s()
+        try:
+            future = entry.client.send_goal_async(entry.goal)
+        except Exception as error:  # noqa: B902 - the dispatch must end with a reason
+            self._finish(token, _failure(
+                f'sending {entry.request.operation} to {entry.request.robot_id} failed: '
+                f'{type(error).__name__}: {error}'))
+            return
+        with self._lock:
+            entry.goal_future = future
+        future.add_done_callback(functools.partial(self._on_goal_response, token))
+
+    def _on_goal_response(self, token: int, future) -> None:
+        try:
+            goal_handle = future.result()
+        except Exception as error:  # noqa: B902 - the dispatch must end with a reason
+            self._finish(token, _failure(f'goal request failed: {error}'))
+            return
+        with self._lock:
+            entry = self._dispatches.get(token)
+            if entry is None:
+                return
+            if goal_handle.accepted:
+                entry.state = _ACTIVE
+                entry.goal_handle = goal_handle
+                if entry.request.timeout_s > 0.0:
+                    entry.result_deadline_s = (self._clock_s() + entry.request.timeout_s +
+                                               self._result_grace_s)
+                cancel = entry.cancel_requested
+        request = entry.request
+        if not goal_handle.accepted:
+            self._finish(token, _failure(
+                f'/{request.robot_id}/{request.operation} rejected goal '
+                f'{request.operation_id!r} without a reason', ErrorCode.PLATFORM_REJECTED,
+                retryable=False))
+            return
+        # Called inside the client's callback group, so these requests cannot race their
+        # responses.
+        if cancel:
+            goal_handle.cancel_goal_async()
+        result_future = goal_handle.get_result_async()
+        with self._lock:
+            entry.result_future = result_future
+        result_future.add_done_callback(functools.partial(self._on_result, token))
+
+    def _on_result(self, token: int, future) -> None:
+        with self._lock:
+            entry = self._dispatches.get(token)
+        if entry is None:
+            return
+        try:
+            response = future.result()
+            outcome = self._to_outcome(entry, response.status, response.result)
+        except Exception as error:  # noqa: B902 - the dispatch must end with a reason
+            outcome = _failure(f'result of {entry.request.operation} could not be read: '
+                               f'{type(error).__name__}: {error}')
+        self._finish(token, outcome)
+
+    def _to_outcome(self, entry: _Dispatch, status: int, result) -> Outcome:
+        request = entry.request
+        what = f'{request.operation} {request.operation_id} on {request.robot_id}'
+        if status not in _TERMINAL_STATUSES:
+            return _failure(f'{what}: result lost (goal status {status})')
+        code = int(result.error_code)
+        if code == ErrorCode.NONE and status != GoalStatus.STATUS_SUCCEEDED:
+            return _failure(f'{what}: goal ended {_TERMINAL_STATUSES[status]} without an error '
+                            f'code', ErrorCode.INTERNAL_ERROR, retryable=False)
+        values = message_to_dict(result)
+        for name in _COMMON_RESULT_FIELDS:
+            values.pop(name, None)
+        if request.operation == 'emergency_stop':
+            values['sent_s'] = entry.sent_clock_s
+            stamp = result.command_stamp
+            if stamp.sec or stamp.nanosec:
+                values['send_to_command_s'] = (stamp.sec + stamp.nanosec * 1e-9 -
+                                               entry.sent_clock_s)
+        return Outcome(code=code, message=result.error_msg, retryable=bool(result.retryable),
+                       result=values, elapsed_s=float(result.elapsed_s))
+
+    def _finish(self, token: int, outcome: Outcome) -> None:
+        """End a dispatch once: the first caller wins, later ones find nothing."""
+        with self._lock:
+            entry = self._dispatches.pop(token, None)
+            if entry is None:
+                return
+            key = (entry.request.robot_id, entry.request.operation_id)
+            tokens = self._by_operation.get(key)
+            if tokens is not None:
+                tokens.discard(token)
+                if not tokens:
+                    del self._by_operation[key]
+            # A goal given up on still has a future inside rclpy's client; drop it there too.
+            stale = None
+            if entry.state == _SENT and entry.goal_future is not None:
+                stale = (entry.client, 'goal', entry.goal_future)
+            elif entry.state == _ACTIVE and entry.result_future is not None:
+                stale = (entry.client, 'result', entry.result_future)
+            if stale is not None and not stale[2].done() and not self._closed:
+                entry.lane.items.append(('forget', stale))
+            else:
+                stale = None
+        if stale is not None:
+            entry.lane.guard.trigger()
+        self._deliver(entry.on_done, outcome)
+
+    @staticmethod
+    def _forget(client: ActionClient, kind: str, future) -> None:
+        remove = getattr(client, f'_remove_pending_{kind}_request', None)
+        if remove is not None:
+            remove(future)
+
+    def _deliver(self, callback, *args) -> None:
+        try:
+            callback(*args)
+        except Exception as error:  # noqa: B902 - a caller's bug must not stop the others
+            self._node.get_logger().error(
+                f'dispatcher callback raised {type(error).__name__}: {error}')
+
+    # --- robots, clients -----------------------------------------------------------------
+
+    def _clock_s(self) -> float:
+        return self._node.get_clock().now().nanoseconds * 1e-9
+
+    def _watch_robot(self, robot_id: str) -> None:
+        """Subscribe to the robot's state (liveness) and prepare its emergency-stop client."""
+        with self._lock:
+            if robot_id in self._state_subscriptions:
+                return
+            self._state_subscriptions[robot_id] = self._node.create_subscription(
+                RobotState, f'/{robot_id}/robot_state',
+                functools.partial(self._on_state, robot_id), STATE_QOS,
+                callback_group=self._aux_group)
+        # Created now so that it is discovered before an emergency needs it.
+        self._estop_client(robot_id)
+
+    def _on_state(self, robot_id: str, msg: RobotState) -> None:
+        self._last_state_mono[robot_id] = time.monotonic()
+
+    def _estop_client(self, robot_id: str) -> ActionClient:
+        with self._lock:
+            client = self._estop_clients.get(robot_id)
+            if client is None:
+                client = self._estop_clients[robot_id] = ActionClient(
+                    self._node, action_type_of('emergency_stop'),
+                    f'/{robot_id}/emergency_stop', callback_group=self._estop_group,
+                    goal_service_qos_profile=self._estop_qos,
+                    result_service_qos_profile=self._estop_qos,
+                    cancel_service_qos_profile=self._estop_qos)
+            return client
+
+    def _service_client(self, robot_id: str, service: str):
+        cache, srv_type = ((self._query_clients, QueryOperation) if service == 'query_operation'
+                           else (self._cancel_clients, CancelOperation))
+        with self._lock:
+            client = cache.get(robot_id)
+            if client is None:
+                client = cache[robot_id] = self._node.create_client(
+                    srv_type, f'/{robot_id}/{service}', callback_group=self._aux_group)
+            return client
+
+    # --- service calls -------------------------------------------------------------------
+
+    def _call_service(self, robot_id: str, service: str, request, on_response,
+                      on_failure) -> None:
+        name = f'/{robot_id}/{service}'
+        if self._closed:
+            self._deliver(on_failure, _failure(f'{name}: dispatcher is closed',
+                                               ErrorCode.SHUTDOWN))
+            return
+        try:
+            client = self._service_client(robot_id, service)
+        except Exception as error:  # noqa: B902 - rclpy raises several name errors
+            self._deliver(on_failure, _failure(f'cannot address robot {robot_id!r}: {error}',
+                                               ErrorCode.UNKNOWN_ROBOT, retryable=False))
+            return
+        with self._lock:
+            call = _Call(next(self._tokens), client, name, request, on_response, on_failure,
+                         time.monotonic() + self._discovery_timeout_s)
+            self._calls[call.token] = call
+        if client.service_is_ready():
+            self._send_call(call)
+
+    def _send_call(self, call: _Call) -> None:
+        with self._lock:
+            if call.sent or self._calls.get(call.token) is not call:
+                return
+            call.sent = True
+            call.deadline_mono = time.monotonic() + self._service_timeout_s
+        # rclpy's service Client holds a lock across send and registration: any thread will do.
+        future = call.client.call_async(call.request)
+        with self._lock:
+            call.future = future
+        future.add_done_callback(functools.partial(self._on_call_response, call.token))
+
+    def _on_call_response(self, token: int, future) -> None:
+        with self._lock:
+            call = self._calls.pop(token, None)
+        if call is None:
+            return
+        try:
+            response = future.result()
+        except Exception as error:  # noqa: B902 - the caller must hear back
+            self._deliver(call.on_failure, _failure(f'{call.name} failed: {error}'))
+            return
+        self._deliver(call.on_response, response)
+
+    def _on_query_response(self, operation_id: str, on_done, response) -> None:
+        statuses = [s for s in response.operations if s.operation_id == operation_id]
+        if not response.found or not statuses:
+            on_done(None, None)
+            return
+        status = statuses[0]
+        try:
+            state = OperationState(status.state)
+        except ValueError:
+            state = _EXTRA_STATES.get(status.state, OperationState.PENDING)
+        outcome = None
+        if state in _ENDED_STATES:
+            outcome = Outcome(code=int(status.error_code), message=status.error_msg,
+                              retryable=bool(status.retryable),
+                              elapsed_s=float(status.elapsed_s))
+        on_done(QueryAnswer(state=state, outcome=outcome), None)
+
+    def _on_cancel_response(self, robot_id: str, operation_id: str, response) -> None:
+        if response.error_code != ErrorCode.NONE:
+            self._node.get_logger().info(
+                f'cancel of {operation_id} on {robot_id}: {response.error_msg}')
+
+    def _on_cancel_failure(self, operation_id: str, outcome: Outcome) -> None:
+        self._node.get_logger().warning(f'cancel of {operation_id}: {outcome.message}')
+
+    # --- watchdog ------------------------------------------------------------------------
+
+    def _check(self) -> None:
+        """Send what found its server; end what waited too long; runs on a steady timer."""
+        now = time.monotonic()
+        with self._lock:
+            if self._closed:
+                return
+            dispatches = list(self._dispatches.values())
+            calls = list(self._calls.values())
+        failed = []
+        ready = {}
+        clock_s = None
+        for entry in dispatches:
+            request = entry.request
+            if entry.state == _WAITING:
+                key = id(entry.client)
+                if key not in ready:
+                    ready[key] = entry.client.server_is_ready()
+                if ready[key]:
+                    self._queue(entry)
+                elif now - entry.created_mono >= self._discovery_timeout_s:
+                    failed.append((entry.token, _failure(
+                        f'no action server /{request.robot_id}/{request.operation} after '
+                        f'{self._discovery_timeout_s:g} s')))
+            elif entry.state in (_SENT, _ACTIVE):
+                lost = self._lost(request.robot_id, entry.sent_mono, now)
+                if lost:
+                    failed.append((entry.token, _failure(lost)))
+                elif (entry.state == _SENT and
+                      now - entry.sent_mono >= self._goal_response_timeout_s):
+                    failed.append((entry.token, _failure(
+                        f'/{request.robot_id}/{request.operation} did not answer goal '
+                        f'{request.operation_id!r} within {self._goal_response_timeout_s:g} s')))
+                elif entry.state == _ACTIVE and entry.result_deadline_s is not None:
+                    clock_s = self._clock_s() if clock_s is None else clock_s
+                    if clock_s >= entry.result_deadline_s:
+                        failed.append((entry.token, _failure(
+                            f'no result of {request.operation} {request.operation_id} from '
+                            f'{request.robot_id} within its timeout_s '
+                            f'{request.timeout_s:g} s + {self._result_grace_s:g} s')))
+        for token, outcome in failed:
+            self._finish(token, outcome)
+        for call in calls:
+            if not call.sent and call.client.service_is_ready():
+                self._send_call(call)
+            elif now >= call.deadline_mono:
+                with self._lock:
+                    if self._calls.pop(call.token, None) is None:
+                        continue
+                if call.sent:
+                    if call.future is not None:
+                        call.client.remove_pending_request(call.future)
+                    message = (f'no answer from {call.name} within '
+                               f'{self._service_timeout_s:g} s')
+                else:
+                    message = f'no service {call.name} after {self._discovery_timeout_s:g} s'
+                self._deliver(call.on_failure, _failure(message))
+
+    def _lost(self, robot_id: str, sent_mono: float, now: float) -> str:
+        """Return why the robot counts as lost, or '' while it is heard from."""
+        last = self._last_state_mono.get(robot_id)
+        if last is None:
+            # Never heard yet: its state topic may still be matching; give it discovery time.
+            silence, limit = now - sent_mono, max(self._link_timeout_s,
+                                                  self._discovery_timeout_s)
+        else:
+            silence, limit = now - max(last, sent_mono), self._link_timeout_s
+        if silence < limit:
+            return ''
+        quiet = now - (last if last is not None else sent_mono)
+        return f'robot executor {robot_id} lost: no robot_state for {quiet:.1f} s'

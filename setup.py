@@ -43,6 +43,7 @@ setup(
     entry_points={
         'console_scripts': [
             'robot_executor = brain_execution.ros.robot_executor:main',
+            'coordinator = brain_execution.ros.coordinator:main',
         ],
     },
 )

@@ -32,7 +32,7 @@ from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescri
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 
-__all__ = ['ExecutorConfig', 'SimConfig', 'declare_and_load']
+__all__ = ['ExecutorConfig', 'SimConfig', 'declare_all', 'declare_and_load']
 
 
 @dataclasses.dataclass(frozen=True)
@@ -118,8 +118,20 @@ def declare_and_load(node: Node) -> ExecutorConfig:
 
     :raises ValueError: a parameter value is invalid; the message names it.
     """
+    return _load(declare_all(node, _PARAMETERS), node.get_namespace())
+
+
+def declare_all(node: Node, table) -> typing.Dict[str, typing.Any]:
+    """
+    Declare read-only parameters from (name, default, description, limits) rows.
+
+    A default that is a ``Parameter.Type`` declares an array parameter by type, read back
+    as an empty list when it is not set.
+
+    :return: every parameter's value by name.
+    """
     values = {}
-    for name, default, description, limits in _PARAMETERS:
+    for name, default, description, limits in table:
         descriptor = ParameterDescriptor(description=description, read_only=True)
         if limits is not None and isinstance(default, float):
             descriptor.floating_point_range = _float_range(*limits)
@@ -128,7 +140,7 @@ def declare_and_load(node: Node) -> ExecutorConfig:
         value = node.declare_parameter(name, default, descriptor).value
         # Array parameters are declared by type so that an absent one reads as empty.
         values[name] = [] if value is None else value
-    return _load(values, node.get_namespace())
+    return values
 
 
 def _load(v: typing.Mapping[str, typing.Any], namespace: str) -> ExecutorConfig:

@@ -361,6 +361,19 @@ class ActionDispatcher(Dispatcher):
             self._deliver(call.on_failure, _failure(
                 f'{call.name}: dispatcher shut down', ErrorCode.SHUTDOWN))
 
+    def watch(self, robot_ids: typing.Iterable[str]) -> None:
+        """Follow these robots' state from now on (links, emergency-stop clients ready)."""
+        for robot_id in robot_ids:
+            self._watch_robot(robot_id)
+
+    def link_ages(self) -> typing.Dict[str, typing.Optional[float]]:
+        """Return seconds since each watched robot's last robot_state (None: never seen)."""
+        now = time.monotonic()
+        with self._lock:
+            return {robot_id: (now - self._last_state_mono[robot_id]
+                               if robot_id in self._last_state_mono else None)
+                    for robot_id in self._state_subscriptions}
+
     @property
     def in_flight(self) -> int:
         """Return the number of dispatches whose callback has not been called yet."""

@@ -12,14 +12,16 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""
-``make demo``: a drone, a ground robot and a surface vessel each fly a short mission.
 
-Three robot executors start as separate processes (as ``ros2 launch brain_execution
-fleet.launch.py`` would start them, with the same parameters files). Each robot's operations
-are sent as action goals, one after the other, the three robots in parallel, with live
-progress from the action feedback and a summary at the end. Exit status 0 only if every
-operation succeeded.
+"""
+``make demo``: a drone, a ground robot and a surface vessel fly one fleet plan.
+
+Three robot executors and the coordinator start as separate processes, with the parameters
+files ``ros2 launch brain_execution fleet.launch.py`` uses. The mission is one ExecutePlan goal
+to ``/execution/execute_plan``: each robot's steps run in order, the robots in parallel, and
+the boat's status broadcast waits for the drone's photos (a cross-robot dependency). Step
+changes are printed live from the plan's feedback, then a summary. Exit status 0 only if the
+plan succeeded.
 """
 
 import os
@@ -30,14 +32,18 @@ import time
 import typing
 
 from brain_execution.core.errors import code_name
+from brain_execution_interfaces.action import ExecutePlan
+from brain_execution_interfaces.msg import OperationStatus, PlanStep
 import rclpy
+from rclpy.action import ActionClient
 from rclpy.executors import MultiThreadedExecutor
 from rclpy.node import Node
+import yaml
 
-from .ros.client import OperationClient
 from .ros.processes import config_file, node_command, NodeProcess
+from .ros.qos import intake_qos
 
-__all__ = ['MISSIONS', 'main']
+__all__ = ['MISSIONS', 'main', 'mission_plan']
 
 Step = typing.Tuple[str, typing.Dict[str, typing.Any]]
 
@@ -67,126 +73,109 @@ MISSIONS: typing.Dict[str, typing.Tuple[str, typing.List[Step]]] = {
 }
 
 
-class _Mission:
-    """Runs one robot's steps in order from a thread of the demo (not an executor thread)."""
-
-    def __init__(self, client: OperationClient, robot_id: str, steps: typing.List[Step],
-                 printer: typing.Callable[[str], None]):
-        self.robot_id = robot_id
-        self.steps = steps
-        self.summary = []
-        self._client = client
-        self._print = printer
-        self._last_print = 0.0
-
-    def run(self) -> None:
-        for operation, fields in self.steps:
-            started = time.monotonic()
-            result = self._send(operation, fields)
-            elapsed = time.monotonic() - started
-            if result is None:
-                self.summary.append((operation, 'NO ANSWER', elapsed, 'no result in 120 s'))
-                return
-            detail = result.error_msg or _result_detail(result)
-            outcome = code_name(result.error_code)
-            self.summary.append((operation, 'OK' if result.error_code == 0 else outcome,
-                                 elapsed, detail))
-            self._print(f'{self.robot_id:>7} {operation:<17} -> '
-                        f'{"OK" if result.error_code == 0 else outcome} {detail}')
-            if result.error_code != 0:
-                return
-
-    def _send(self, operation: str, fields: typing.Dict[str, typing.Any]):
-        done = threading.Event()
-        box = {}
-
-        def on_feedback(msg) -> None:
-            now = time.monotonic()
-            if now - self._last_print >= 1.0:
-                self._last_print = now
-                f = msg.feedback
-                self._print(f'{self.robot_id:>7} {operation:<17} {f.progress * 100:5.1f}% '
-                            f'{f.phase:<12} remaining {f.distance_remaining_m:7.1f} m')
-
-        def on_result(future) -> None:
-            box['result'] = future.result().result
-            done.set()
-
-        def on_goal(future) -> None:
-            future.result().get_result_async().add_done_callback(on_result)
-
-        self._client.send_goal_async(self.robot_id, operation, fields,
-                                     feedback_callback=on_feedback).add_done_callback(on_goal)
-        done.wait(timeout=120.0)
-        return box.get('result')
+# The boat's broadcast waits for this step of the drone.
+_CROSS_DEPENDENCY = ('boat1', 'broadcast_status', 'drone1-capture_image')
+_STATE_NAMES = {value: name[len('STATE_'):] for name, value in vars(OperationStatus).items()
+                if name.startswith('STATE_')}
 
 
-def _result_detail(result) -> str:
-    fields = [f for f in result.get_fields_and_field_types()
-              if f not in ('error_code', 'error_msg', 'retryable', 'elapsed_s', 'operation_id')]
-    parts = []
-    for name in fields:
-        value = getattr(result, name)
-        if hasattr(value, 'x'):
-            value = f'({value.x:.1f}, {value.y:.1f}, {value.z:.1f})'
-        elif isinstance(value, float):
-            value = f'{value:.2f}'
-        elif isinstance(value, list):
-            value = f'{len(value)} item(s)'
-        parts.append(f'{name}={value}')
-    return ' '.join(parts)
+def mission_plan(plan_id: str) -> ExecutePlan.Goal:
+    """Return the demo's fleet plan: each robot's steps in order, robots in parallel."""
+    steps = []
+    for robot_id, (_, operations) in MISSIONS.items():
+        previous = None
+        for operation, fields in operations:
+            step = PlanStep(step_id=f'{robot_id}-{operation}', robot_id=robot_id,
+                            operation=operation,
+                            parameters=yaml.safe_dump(fields, default_flow_style=True).strip())
+            step.depends_on = [previous] if previous else []
+            if (robot_id, operation) == _CROSS_DEPENDENCY[:2]:
+                step.depends_on.append(_CROSS_DEPENDENCY[2])
+            if operation == 'takeoff':
+                # Should the plan fail after take-off, the drone is brought down.
+                step.compensation_operation = 'land'
+            steps.append(step)
+            previous = step.step_id
+    return ExecutePlan.Goal(plan_id=plan_id, steps=steps)
+
+
+def _run_plan(node: Node, goal: ExecutePlan.Goal, printer) -> typing.Optional[typing.Any]:
+    qos = intake_qos(1000)
+    client = ActionClient(node, ExecutePlan, '/execution/execute_plan',
+                          goal_service_qos_profile=qos, result_service_qos_profile=qos,
+                          cancel_service_qos_profile=qos)
+    if not client.wait_for_server(timeout_sec=30.0):
+        printer('no coordinator at /execution/execute_plan after 30 s')
+        return None
+    done = threading.Event()
+    box = {}
+    seen = {}
+
+    def on_feedback(msg) -> None:
+        for status in msg.feedback.steps:
+            state = _STATE_NAMES.get(status.state, str(status.state))
+            if seen.get(status.step_id) != state:
+                seen[status.step_id] = state
+                printer(f'{msg.feedback.progress * 100:5.1f}%  {status.robot_id:>7} '
+                        f'{status.operation:<17} {state}')
+
+    def on_result(future) -> None:
+        box['result'] = future.result().result
+        done.set()
+
+    def on_goal(future) -> None:
+        future.result().get_result_async().add_done_callback(on_result)
+
+    client.send_goal_async(goal, feedback_callback=on_feedback).add_done_callback(on_goal)
+    done.wait(timeout=180.0)
+    client.destroy()
+    return box.get('result')
 
 
 def main(argv: typing.Sequence[str] = None) -> int:
-    """Run the demo; return 0 when every operation of every robot succeeded."""
+    """Run the demo; return 0 when the fleet plan succeeded."""
     lock = threading.Lock()
 
     def printer(line: str) -> None:
         with lock:
             print(line, flush=True)
 
-    log_dir = tempfile.mkdtemp(prefix='brain_execution_demo_')
+    work = tempfile.mkdtemp(prefix='brain_execution_demo_')
     processes = [NodeProcess(node_command('robot_executor', namespace=f'/{robot_id}',
                                           params_files=[config_file(params)]),
-                             log_path=os.path.join(log_dir, f'{robot_id}.log'))
+                             log_path=os.path.join(work, f'{robot_id}.log'))
                  for robot_id, (params, _) in MISSIONS.items()]
-    printer(f'started {len(processes)} robot executors (logs in {log_dir})')
+    processes.append(NodeProcess(
+        node_command('coordinator', namespace='/execution',
+                     params_files=[config_file('coordinator.yaml')],
+                     parameters={'journal_path': os.path.join(work, 'journal.db')}),
+        log_path=os.path.join(work, 'coordinator.log')))
+    printer(f'started 3 robot executors and the coordinator (logs in {work})')
     rclpy.init(args=argv)
     node = Node('brain_execution_demo')
     executor = MultiThreadedExecutor(num_threads=2)
     executor.add_node(node)
     spinner = threading.Thread(target=executor.spin, daemon=True)
     spinner.start()
-    client = OperationClient(node)
-    missions = [_Mission(client, robot_id, steps, printer)
-                for robot_id, (_, steps) in MISSIONS.items()]
     try:
-        for mission in missions:
-            missing = client.wait_for_servers(
-                mission.robot_id, {op for op, _ in mission.steps}, timeout_s=30.0)
-            if missing:
-                printer(f'{mission.robot_id}: no action server for {missing} after 30 s')
-                return 1
         started = time.monotonic()
-        threads = [threading.Thread(target=m.run, name=m.robot_id) for m in missions]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        result = _run_plan(node, mission_plan(f'demo-{int(time.time())}'), printer)
         total = time.monotonic() - started
-        ok = all(len(m.summary) == len(m.steps) and all(s[1] == 'OK' for s in m.summary)
-                 for m in missions)
+        if result is None:
+            printer('the plan did not end within 180 s')
+            return 1
         printer('\nSummary')
-        printer(f'{"robot":>7}  {"operation":<17} {"outcome":<20} {"time":>6}  detail')
-        for mission in missions:
-            for operation, outcome, elapsed, detail in mission.summary:
-                printer(f'{mission.robot_id:>7}  {operation:<17} {outcome:<20} '
-                        f'{elapsed:5.1f}s  {detail}')
-        printer(f'\n{"all operations succeeded" if ok else "SOME OPERATIONS FAILED"} '
-                f'in {total:.1f} s')
+        printer(f'{"robot":>7}  {"operation":<17} {"state":<10} {"tries":>5} {"time":>6}  error')
+        for s in result.steps:
+            printer(f'{s.robot_id:>7}  {s.operation:<17} '
+                    f'{_STATE_NAMES.get(s.state, str(s.state)):<10} {s.attempt:>5} '
+                    f'{s.elapsed_s:5.1f}s  {s.error_msg}')
+        ok = result.error_code == 0
+        printer(f'\nplan {result.plan_id}: '
+                f'{"SUCCEEDED" if ok else code_name(result.error_code)} in {total:.1f} s '
+                f'{result.error_msg}')
         return 0 if ok else 1
     finally:
-        client.destroy()
         executor.shutdown()
         node.destroy_node()
         rclpy.try_shutdown()

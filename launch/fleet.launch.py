@@ -19,7 +19,8 @@ Launch robot executors for a mixed fleet on the built-in simulators.
     ros2 launch brain_execution fleet.launch.py
     ros2 launch brain_execution fleet.launch.py use_sim_time:=true
 
-Each robot is one ``robot_executor`` in its own namespace with its platform's parameters file.
+Each robot is one ``robot_executor`` in its own namespace with its platform's parameters file;
+the coordinator runs under ``/execution``.
 """
 
 import os
@@ -53,8 +54,22 @@ def generate_launch_description():
         )
         for namespace, params_file in FLEET
     ]
+    coordinator = Node(
+        package='brain_execution',
+        executable='coordinator',
+        namespace='execution',
+        name='coordinator',
+        parameters=[os.path.join(config_dir, 'coordinator.yaml'),
+                    {'use_sim_time': use_sim_time,
+                     'journal_path': LaunchConfiguration('journal_path')}],
+        output='screen',
+        emulate_tty=True,
+    )
     return LaunchDescription([
         DeclareLaunchArgument('use_sim_time', default_value='false',
                               description='Follow /clock (Gazebo, SITL) instead of wall time.'),
+        DeclareLaunchArgument('journal_path', default_value='brain_execution_journal.db',
+                              description='Coordinator journal (SQLite); plans resume from it.'),
         *nodes,
+        coordinator,
     ])

@@ -457,6 +457,8 @@ class ActionDispatcher(Dispatcher):
                 self._send(arg)
             elif kind == 'cancel':
                 arg.cancel_goal_async()
+            elif kind == 'result':
+                self._request_result(arg)
             elif kind == 'fail':
                 with self._lock:
                     entry = self._dispatches.get(arg)
@@ -508,10 +510,23 @@ class ActionDispatcher(Dispatcher):
                 f'{request.operation_id!r} without a reason', ErrorCode.PLATFORM_REJECTED,
                 retryable=False))
             return
-        # Called inside the client's callback group, so these requests cannot race their
-        # responses.
-        if cancel:
-            goal_handle.cancel_goal_async()
+        # rclpy sends a result (or cancel) request before it registers the future that waits
+        # for the response; a response handled in between, by another executor thread, is
+        # dropped and the dispatch would wait forever. So both are sent from the lane, which
+        # runs in the client's callback group, where no response can be handled meanwhile
+        # (a done callback of the goal future is not: rclpy runs it as a free task).
+        with self._lock:
+            if cancel:
+                entry.lane.items.append(('cancel', goal_handle))
+            entry.lane.items.append(('result', token))
+        entry.lane.guard.trigger()
+
+    def _request_result(self, token: int) -> None:
+        with self._lock:
+            entry = self._dispatches.get(token)
+            if entry is None or entry.goal_handle is None:
+                return
+            goal_handle = entry.goal_handle
         result_future = goal_handle.get_result_async()
         with self._lock:
             entry.result_future = result_future

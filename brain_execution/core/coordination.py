@@ -64,6 +64,12 @@ __all__ = [
 ]
 
 _MAX_OPERATION_ID_LENGTH = 128
+
+# Reconciliation after a restart: how often, and how far apart, a robot that cannot be asked
+# about a step that may have run is asked again before the step fails unresolved.
+_RECONCILE_QUERIES = 10
+_RECONCILE_INTERVAL_S = 3.0
+
 _MAX_PLAN_ID_LENGTH = 63
 _TERMINAL = frozenset({
     StepState.SUCCEEDED, StepState.FAILED, StepState.CANCELED, StepState.SKIPPED,
@@ -309,7 +315,7 @@ class _Attempt:
     """One attempt of one step: sent to the robot, or being reconciled after a restart."""
 
     __slots__ = ('plan_id', 'step', 'operation_id', 'wire_id', 'attempt', 'started_s',
-                 'querying', 'done')
+                 'querying', 'queries', 'done')
 
     def __init__(self, plan_id: str, step: PlanStep, operation_id: str, attempt: int,
                  started_s: float):
@@ -320,6 +326,7 @@ class _Attempt:
         self.attempt = attempt
         self.started_s = started_s
         self.querying = False
+        self.queries = 0
         self.done = False
 
     @property
@@ -475,6 +482,9 @@ class Coordinator:
         self._undoing: typing.Dict[str, _Undo] = {}
         self._pumping = False
         self._retry_counter = 0
+        # (due time, attempt) of reconciliation queries to ask again, in due order (one
+        # fixed interval, so appending keeps the order).
+        self._requery: typing.Deque[typing.Tuple[float, _Attempt]] = collections.deque()
 
     # --- intake ----------------------------------------------------------------------------
 
@@ -559,6 +569,10 @@ class Coordinator:
                 self._log('warn', f'plan {plan_id!r} timed out after {plan.timeout_s:g} s')
                 self._cancel_plan(plan_id, now, code=ErrorCode.TIMEOUT,
                                   message=f'plan timed out after {plan.timeout_s:g} s')
+            while self._requery and self._requery[0][0] <= now:
+                _, attempt = self._requery.popleft()
+                if self._attempts.get(attempt.key) is attempt and attempt.querying:
+                    self._query_attempt(attempt)
             self._pump()
 
     def cancel(self, *, plan_id: str = '', operation_id: str = '') -> typing.List[str]:
@@ -1186,43 +1200,55 @@ class Coordinator:
                                else self._clock())
             attempt.querying = True
             self._attempts[attempt.key] = attempt
-            answered = []
+            self._query_attempt(attempt)
 
-            def on_answer(answer: typing.Optional[QueryAnswer],
-                          failure: typing.Optional[Outcome], attempt=attempt,
-                          answered=answered) -> None:
-                with self._entered():
-                    if answered:
-                        return
-                    answered.append(True)
-                    self._on_answer(attempt, answer, failure)
-                    self._pump()
-            try:
-                self._dispatcher.query(step.robot_id, attempt.wire_id, on_answer)
-            except Exception as e:  # noqa: B902 - an unreachable robot is a failed attempt
-                on_answer(None, Outcome(ErrorCode.COMMUNICATION_FAILURE,
-                                        f'query failed: {type(e).__name__}: {e}', True))
+    def _query_attempt(self, attempt: _Attempt) -> None:
+        attempt.queries += 1
+        answered = []
+
+        def on_answer(answer: typing.Optional[QueryAnswer],
+                      failure: typing.Optional[Outcome]) -> None:
+            with self._entered():
+                if answered:
+                    return
+                answered.append(True)
+                self._on_answer(attempt, answer, failure)
+                self._pump()
+        try:
+            self._dispatcher.query(attempt.step.robot_id, attempt.wire_id, on_answer)
+        except Exception as e:  # noqa: B902 - an unreachable robot is asked again later
+            on_answer(None, Outcome(ErrorCode.COMMUNICATION_FAILURE,
+                                    f'query failed: {type(e).__name__}: {e}', True))
 
     def _on_answer(self, attempt: _Attempt, answer: typing.Optional[QueryAnswer],
                    failure: typing.Optional[Outcome]) -> None:
         if self._attempts.get(attempt.key) is not attempt:
             return
         step = attempt.step
-        if failure is not None:
-            self._log('warn', f'{attempt.wire_id} on {step.robot_id}: robot cannot be asked '
-                              f'after the restart: {failure.message}')
+        if failure is not None and not step.safe_to_repeat:
+            # The robot may have run it: a new attempt (a new id) could run it twice, so the
+            # robot is asked again, and the step fails unresolved (not retried, for an operator
+            # to judge) only when it stays unreachable.
+            if attempt.queries < _RECONCILE_QUERIES:
+                self._log('warn', f'{attempt.wire_id} on {step.robot_id}: robot cannot be '
+                                  f'asked after the restart ({failure.message}); asking again '
+                                  f'in {_RECONCILE_INTERVAL_S:g} s')
+                self._requery.append((self._clock() + _RECONCILE_INTERVAL_S, attempt))
+                return
             self._finish_attempt(attempt, Outcome(
                 ErrorCode.COMMUNICATION_FAILURE,
-                f'outcome unknown after a restart and the robot cannot be asked: '
-                f'{failure.message}', True), reached=False, admitted=False)
+                f'outcome unknown after a restart: the robot could not be asked '
+                f'{attempt.queries} times ({failure.message}); not re-sent because the step '
+                f'is not safe_to_repeat', False), reached=False, admitted=False)
             return
         if answer is not None and answer.outcome is not None:
             self._log('info', f'{attempt.wire_id} on {step.robot_id} ended while the '
                               f'coordinator was down: {code_name(answer.outcome.code)}')
             self._finish_attempt(attempt, answer.outcome, reached=True)
             return
-        # Running (the same id attaches to it) or unknown to the robot (it never received
-        # it, so sending it now is its first execution): send the same id either way.
+        # Running (the same id attaches to it), unknown to the robot (it never received it,
+        # so sending it now is its first execution), or unreachable with a step declared safe
+        # to repeat: send the same id.
         known = answer is not None and answer.state in (
             OperationState.RUNNING, OperationState.PENDING)
         self._log('info', f'{attempt.wire_id} on {step.robot_id} '

@@ -39,10 +39,8 @@ from brain_execution_interfaces.srv import (
     CancelOperation, ListDeadLetters, PurgeDeadLetters, QueryOperation, ResetCircuit,
     RetryDeadLetters, TriggerEmergencyStop)
 from diagnostic_msgs.msg import DiagnosticArray
-import rclpy
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
-from rclpy.executors import MultiThreadedExecutor
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.task import Future
@@ -53,7 +51,7 @@ from .coordinator_messages import (
 from .diagnostics import build_diagnostics
 from .dispatcher import ActionDispatcher
 from .qos import EVENTS_QOS, intake_qos
-from .spin import init_without_signal_handlers, spin_until_signal
+from .spin import run_node
 
 __all__ = ['CoordinatorNode', 'main']
 
@@ -474,23 +472,7 @@ class CoordinatorNode(Node, CoordinatorListener):
 
 def main(args=None) -> int:
     """Run the coordinator until interrupted."""
-    init_without_signal_handlers(args)
-    node = executor = None
-    try:
-        node = CoordinatorNode()
-        executor = MultiThreadedExecutor(num_threads=4)
-        executor.add_node(node)
-        spin_until_signal(executor)
-    except ValueError as error:
-        print(f'coordinator: {error}', file=sys.stderr)
-        return 2
-    finally:
-        if executor is not None:
-            executor.shutdown()
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    return run_node(CoordinatorNode, name='coordinator', num_threads=4, args=args)
 
 
 if __name__ == '__main__':

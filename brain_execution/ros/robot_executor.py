@@ -31,11 +31,9 @@ import brain_execution_interfaces.action
 from brain_execution_interfaces.msg import OperationStatus, RobotState
 from brain_execution_interfaces.srv import CancelOperation, QueryOperation
 from diagnostic_msgs.msg import DiagnosticStatus, KeyValue
-import rclpy
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.action.server import ServerGoalHandle
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
-from rclpy.executors import MultiThreadedExecutor
 from rclpy.node import Node
 from rclpy.task import Future
 
@@ -43,7 +41,7 @@ from .bridge_factory import make_bridge
 from .config import declare_and_load
 from .conversions import fill_message, goal_to_params, record_status
 from .qos import EVENTS_QOS, intake_qos, STATE_QOS
-from .spin import init_without_signal_handlers, spin_until_signal
+from .spin import run_node
 
 __all__ = ['RobotExecutorNode', 'main']
 
@@ -305,26 +303,9 @@ class RobotExecutorNode(Node):
 
 def main(args=None) -> int:
     """Run one robot executor until interrupted."""
-    init_without_signal_handlers(args)
-    node = executor = None
-    try:
-        node = RobotExecutorNode()
-        # Waiting never holds a thread (programs yield, goals await), so two threads serve
-        # every action server; a third keeps the tick free while two goals end together.
-        executor = MultiThreadedExecutor(num_threads=3)
-        executor.add_node(node)
-        spin_until_signal(executor)
-    except ValueError as error:
-        # Invalid parameters: say which and stop, rather than serve a misconfigured robot.
-        print(f'robot_executor: {error}', file=sys.stderr)
-        return 2
-    finally:
-        if executor is not None:
-            executor.shutdown()
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    # Waiting never holds a thread (programs yield, goals await), so two threads serve every
+    # action server; a third keeps the tick free while two goals end together.
+    return run_node(RobotExecutorNode, name='robot_executor', num_threads=3, args=args)
 
 
 if __name__ == '__main__':

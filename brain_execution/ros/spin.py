@@ -22,14 +22,15 @@ flag, and the main thread spins in short slices, checking it.
 """
 
 import signal
+import sys
 import threading
 import typing
 
 import rclpy
-from rclpy.executors import Executor, ExternalShutdownException
+from rclpy.executors import Executor, ExternalShutdownException, MultiThreadedExecutor
 from rclpy.signals import SignalHandlerOptions
 
-__all__ = ['init_without_signal_handlers', 'spin_until_signal']
+__all__ = ['init_without_signal_handlers', 'run_node', 'spin_until_signal']
 
 _SPIN_SLICE_S = 0.25
 
@@ -52,3 +53,31 @@ def spin_until_signal(executor: Executor) -> None:
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def run_node(make_node: typing.Callable[[], typing.Any], *, name: str, num_threads: int,
+             args: typing.Optional[typing.List[str]] = None) -> int:
+    """
+    Run one node on a multi-threaded executor until SIGINT or SIGTERM; the body of a main().
+
+    :param make_node: builds the node; a ValueError from it means invalid parameters, which
+        is reported on stderr (exit status 2) rather than serving a misconfigured node.
+    :return: the process exit status.
+    """
+    init_without_signal_handlers(args)
+    node = executor = None
+    try:
+        node = make_node()
+        executor = MultiThreadedExecutor(num_threads=num_threads)
+        executor.add_node(node)
+        spin_until_signal(executor)
+    except ValueError as error:
+        print(f'{name}: {error}', file=sys.stderr)
+        return 2
+    finally:
+        if executor is not None:
+            executor.shutdown()
+        if node is not None:
+            node.destroy_node()
+        rclpy.try_shutdown()
+    return 0

@@ -566,7 +566,8 @@ def test_resume_sends_an_operation_the_robot_never_received(tmp_path):
     assert fleet.executions['lost'] == 1
 
 
-def test_resume_with_an_unreachable_robot_counts_a_failed_attempt(tmp_path):
+def _resumed_while_unreachable(tmp_path):
+    """Start a go_to, 'kill' the coordinator, lose the robot, restart: return the pieces."""
     path = str(tmp_path / 'journal.db')
     clock = FakeClock()
     fleet = FakeFleet(clock)
@@ -576,15 +577,39 @@ def test_resume_with_an_unreachable_robot_counts_a_failed_attempt(tmp_path):
                                                 {'target': {'x_m': 30.0, 'y_m': 0.0}},
                                                 operation_id='trip')
     world.step()
+    assert fleet.executions['trip'] == 1
     fleet.sever()
     journal.close()
     fleet.drop('usv1')
     world2 = World(journal=Journal(path, clock=clock), fleet=fleet, clock=clock)
     resumed, = world2.coordinator.resume()
-    status, = resumed.snapshot()
-    assert status.state is StepState.RETRYING
-    assert status.code == ErrorCode.COMMUNICATION_FAILURE
     assert handle.plan_id == resumed.plan_id
+    return world2, fleet, resumed
+
+
+def test_resume_asks_an_unreachable_robot_again_instead_of_resending(tmp_path):
+    # The go_to may be running on the robot: a new attempt id would run it twice.
+    world, fleet, resumed = _resumed_while_unreachable(tmp_path)
+    status, = resumed.snapshot()
+    assert status.state is StepState.UNKNOWN
+    world.until(lambda: len([d for d in fleet.dispatched if d[3].startswith('trip')]) > 1 or
+                world.clock.t > 1010.0)
+    assert [d[3] for d in fleet.dispatched if d[3].startswith('trip')] == ['trip']
+    fleet.restore('usv1')
+    outcome = world.run(resumed)
+    assert outcome.succeeded, outcome
+    assert fleet.executions['trip'] == 1
+    assert all(d[3] == 'trip' for d in fleet.dispatched if d[3].startswith('trip'))
+
+
+def test_resume_fails_unresolved_when_the_robot_stays_unreachable(tmp_path):
+    world, fleet, resumed = _resumed_while_unreachable(tmp_path)
+    outcome = world.run(resumed, timeout_s=120.0)
+    assert outcome.code == ErrorCode.COMMUNICATION_FAILURE
+    assert not outcome.retryable
+    assert 'not re-sent' in outcome.message
+    assert fleet.executions['trip'] == 1
+    assert [d[3] for d in fleet.dispatched if d[3].startswith('trip')] == ['trip']
 
 
 def test_attempt_ids_fit_and_differ():

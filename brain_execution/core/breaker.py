@@ -48,7 +48,7 @@ import math
 import threading
 import typing
 
-from .errors import code_name, ErrorCode, ExecutionError
+from .errors import code_name, ErrorCode, ExecutionError, REQUEST_ERROR_CODES
 
 __all__ = [
     'BreakerRegistry',
@@ -83,13 +83,7 @@ _LOGGER = logging.getLogger(__name__)
 #   their own refusals.
 # - DEPENDENCY_FAILED, UNKNOWN_ROBOT, UNKNOWN_OPERATION, INVALID_PLAN, SHUTDOWN: plan-level or
 #   coordinator-level outcomes that never reached the robot.
-DEFAULT_EXCLUDED_CODES = frozenset({
-    ErrorCode.INVALID_PARAMETERS,
-    ErrorCode.PRECONDITION_FAILED,
-    ErrorCode.UNSUPPORTED,
-    ErrorCode.GEOFENCE_VIOLATION,
-    ErrorCode.ALTITUDE_LIMIT_VIOLATION,
-    ErrorCode.SPEED_LIMIT_VIOLATION,
+DEFAULT_EXCLUDED_CODES = REQUEST_ERROR_CODES | frozenset({
     ErrorCode.CANCELED,
     ErrorCode.PREEMPTED,
     ErrorCode.BUSY,

@@ -51,7 +51,8 @@ from .plan import operation_id_for, Plan, PlanStep, RetrySpec, validate_plan
 from .retry import DurationStats, NON_RETRYABLE_CODES, RetryDefaults, RetryPolicy
 from .runtime import OperationState, Outcome
 from .scheduler import (
-    Compensation, PlanOutcome, PlanScheduler, SchedulerListener, StepState, StepStatus)
+    Compensation, PlanOutcome, PlanScheduler, SchedulerListener, StepState, StepStatus,
+    TERMINAL_STATES)
 from .state import Platform
 
 __all__ = [
@@ -71,9 +72,6 @@ _RECONCILE_QUERIES = 10
 _RECONCILE_INTERVAL_S = 3.0
 
 _MAX_PLAN_ID_LENGTH = 63
-_TERMINAL = frozenset({
-    StepState.SUCCEEDED, StepState.FAILED, StepState.CANCELED, StepState.SKIPPED,
-    StepState.DEAD_LETTER, StepState.COMPENSATED})
 
 
 def _digest(text: str, length: int) -> str:
@@ -184,7 +182,7 @@ def _status_from_record(step: PlanStep, plan_id: str, record: StepRecord) -> Ste
         attempt=record.attempt, code=record.code, message=record.message,
         # The journal keeps no retryable flag: a journaled failure is final anyway.
         retryable=False, started_s=record.updated_s if record.started else None,
-        ended_s=record.updated_s if state in _TERMINAL else None,
+        ended_s=record.updated_s if state in TERMINAL_STATES else None,
         updated_s=record.updated_s)
 
 
@@ -1046,7 +1044,7 @@ class Coordinator:
     def _cancel_plan(self, plan_id: str, now: float, *, code: int,
                      message: str) -> typing.List[str]:
         before = [s.operation_id for s in self._scheduler.snapshot(plan_id)
-                  if s.state not in _TERMINAL]
+                  if s.state not in TERMINAL_STATES]
         self._canceled.add(plan_id)
         running = self._scheduler.cancel_plan(plan_id, now, code=code, message=message)
         for step in running:
@@ -1055,7 +1053,7 @@ class Coordinator:
 
     def _cancel_step(self, plan_id: str, step_id: str, now: float) -> typing.List[str]:
         status = self._scheduler.status(plan_id, step_id)
-        if status.state in _TERMINAL:
+        if status.state in TERMINAL_STATES:
             return []
         if status.state in (StepState.RUNNING, StepState.UNKNOWN):
             self._cancel_on_robot(plan_id, self._scheduler.plan(plan_id).step(step_id))

@@ -38,6 +38,7 @@ __all__ = [
     'PostconditionFailedError',
     'PreconditionFailedError',
     'PreemptedError',
+    'REQUEST_ERROR_CODES',
     'SpeedLimitError',
     'UnsupportedOperationError',
     'code_name',
@@ -79,6 +80,18 @@ _RETRYABLE = frozenset({
     ErrorCode.COMMUNICATION_FAILURE,
     ErrorCode.CIRCUIT_OPEN,
     ErrorCode.SHUTDOWN,
+})
+
+
+# Codes that blame the request, not the robot: the same request fails the same way, and a
+# good one to the same robot would succeed.
+REQUEST_ERROR_CODES = frozenset({
+    ErrorCode.INVALID_PARAMETERS,
+    ErrorCode.PRECONDITION_FAILED,
+    ErrorCode.UNSUPPORTED,
+    ErrorCode.GEOFENCE_VIOLATION,
+    ErrorCode.ALTITUDE_LIMIT_VIOLATION,
+    ErrorCode.SPEED_LIMIT_VIOLATION,
 })
 
 

@@ -39,7 +39,7 @@ import threading
 import typing
 
 from .catalog import adaptive_timeout_s as _estimate_timeout_s
-from .errors import code_name, ErrorCode
+from .errors import code_name, ErrorCode, REQUEST_ERROR_CODES
 
 __all__ = [
     'DurationStats',
@@ -63,13 +63,7 @@ __all__ = [
 # again cannot change the outcome of bad input or of a target outside the safety envelope,
 # and retrying a canceled operation or motion under a latched emergency stop would override
 # a human decision.
-NON_RETRYABLE_CODES = frozenset({
-    ErrorCode.INVALID_PARAMETERS,
-    ErrorCode.PRECONDITION_FAILED,
-    ErrorCode.UNSUPPORTED,
-    ErrorCode.GEOFENCE_VIOLATION,
-    ErrorCode.ALTITUDE_LIMIT_VIOLATION,
-    ErrorCode.SPEED_LIMIT_VIOLATION,
+NON_RETRYABLE_CODES = REQUEST_ERROR_CODES | frozenset({
     ErrorCode.CANCELED,
     ErrorCode.EMERGENCY_STOP_ACTIVE,
 })

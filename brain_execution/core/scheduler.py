@@ -68,6 +68,7 @@ __all__ = [
     'SchedulerListener',
     'StepState',
     'StepStatus',
+    'TERMINAL_STATES',
 ]
 
 
@@ -92,7 +93,7 @@ class StepState(enum.IntEnum):
     COMPENSATED = 9
 
 
-_TERMINAL = frozenset({
+TERMINAL_STATES = frozenset({
     StepState.SUCCEEDED, StepState.FAILED, StepState.CANCELED, StepState.SKIPPED,
     StepState.DEAD_LETTER, StepState.COMPENSATED})
 # States in which the robot may be working on the step: they hold a concurrency slot.
@@ -404,7 +405,7 @@ class PlanScheduler:
         for step in record.steps.values():
             step.unmet = sum(1 for dep in set(step.step.depends_on)
                              if record.steps[dep].state is not StepState.SUCCEEDED)
-            if step.state in _TERMINAL:
+            if step.state in TERMINAL_STATES:
                 record.unfinished -= 1
             elif step.state in _ACTIVE:
                 record.active += 1

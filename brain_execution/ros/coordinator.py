@@ -50,6 +50,7 @@ from .coordinator_messages import (
     circuit_msg, dead_letter_msg, plan_from_goal, retry_from_msg, status_msg, steps_msgs)
 from .diagnostics import build_diagnostics
 from .dispatcher import ActionDispatcher
+from .node_helpers import log_at, now_s
 from .qos import EVENTS_QOS, intake_qos
 from .spin import run_node
 
@@ -202,19 +203,10 @@ class CoordinatorNode(Node, CoordinatorListener):
     # --- helpers -------------------------------------------------------------------------
 
     def _now(self) -> float:
-        return self.get_clock().now().nanoseconds * 1e-9
+        return now_s(self)
 
     def _log(self, level: str, message: str) -> None:
-        # One call site per severity: rclpy refuses a call site whose severity changes.
-        logger = self.get_logger()
-        if level == 'error':
-            logger.error(message)
-        elif level == 'warn':
-            logger.warning(message)
-        elif level == 'info':
-            logger.info(message)
-        else:
-            logger.debug(message)
+        log_at(self, level, message)
 
     async def _until_done(self, handle: PlanHandle) -> PlanOutcome:
         future = Future()

@@ -40,6 +40,7 @@ from rclpy.task import Future
 from .bridge_factory import make_bridge
 from .config import declare_and_load
 from .conversions import fill_message, goal_to_params, record_status
+from .node_helpers import log_at, now_s
 from .qos import EVENTS_QOS, intake_qos, STATE_QOS
 from .spin import run_node
 
@@ -146,17 +147,10 @@ class RobotExecutorNode(Node):
     # --- helpers -------------------------------------------------------------------------
 
     def _now(self) -> float:
-        return self.get_clock().now().nanoseconds * 1e-9
+        return now_s(self)
 
     def _log(self, level: str, message: str) -> None:
-        # One call site per severity: rclpy refuses a call site whose severity changes.
-        logger = self.get_logger()
-        if level == 'error':
-            logger.error(message)
-        elif level == 'warn':
-            logger.warning(message)
-        else:
-            logger.info(message)
+        log_at(self, level, message)
 
     def _broadcast(self, message: str) -> None:
         s = self.runtime.bridge.snapshot()

@@ -42,6 +42,7 @@ import yaml
 
 from .ros.processes import config_file, node_command, NodeProcess
 from .ros.qos import intake_qos
+from .ros.serial_calls import SerialCalls
 
 __all__ = ['MISSIONS', 'main', 'mission_plan']
 
@@ -107,6 +108,8 @@ def _run_plan(node: Node, goal: ExecutePlan.Goal, printer) -> typing.Optional[ty
     if not client.wait_for_server(timeout_sec=30.0):
         printer('no coordinator at /execution/execute_plan after 30 s')
         return None
+    # The spinner thread handles the client's responses; calls go through its group.
+    serial = SerialCalls(node)
     done = threading.Event()
     box = {}
     seen = {}
@@ -124,10 +127,12 @@ def _run_plan(node: Node, goal: ExecutePlan.Goal, printer) -> typing.Optional[ty
         done.set()
 
     def on_goal(future) -> None:
-        future.result().get_result_async().add_done_callback(on_result)
+        serial.call(future.result().get_result_async).add_done_callback(on_result)
 
-    client.send_goal_async(goal, feedback_callback=on_feedback).add_done_callback(on_goal)
+    serial.call(client.send_goal_async, goal, feedback_callback=on_feedback).add_done_callback(
+        on_goal)
     done.wait(timeout=180.0)
+    serial.destroy()
     client.destroy()
     return box.get('result')
 

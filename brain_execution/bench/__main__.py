@@ -49,6 +49,7 @@ from rclpy.node import Node
 
 from ..ros.processes import config_file, node_command, NodeProcess
 from ..ros.qos import intake_qos
+from ..ros.serial_calls import SerialCalls
 
 __all__ = ['main']
 
@@ -69,7 +70,9 @@ PHASE_TIMEOUT_S = 45.0
 class _Sender:
     """Sends goals through one ActionClient and waits for their results."""
 
-    def __init__(self, client: ActionClient, goal, *, timeout_s: float = TIMEOUT_S):
+    def __init__(self, serial: SerialCalls, client: ActionClient, goal, *,
+                 timeout_s: float = TIMEOUT_S):
+        self._serial = serial
         self._client = client
         self._timeout_s = timeout_s
         # A goal, or a function returning the next goal (e.g. round-robin over robots).
@@ -78,9 +81,9 @@ class _Sender:
     def _send(self, on_result: typing.Callable[[int], None]) -> None:
         def on_goal(future):
             handle = future.result()
-            handle.get_result_async().add_done_callback(
+            self._serial.call(handle.get_result_async).add_done_callback(
                 lambda f: on_result(f.result().result.error_code))
-        self._client.send_goal_async(self._goal()).add_done_callback(on_goal)
+        self._serial.call(self._client.send_goal_async, self._goal()).add_done_callback(on_goal)
 
     def sequential(self, count: int) -> typing.List[float]:
         """Return the round-trip time of each goal, sent one after the other."""
@@ -130,10 +133,12 @@ def _measure(node: Node, action_name: str) -> typing.Dict[str, float]:
                           result_service_qos_profile=qos, cancel_service_qos_profile=qos)
     if not client.wait_for_server(timeout_sec=60.0):
         raise RuntimeError(f'no action server {action_name}')
-    sender = _Sender(client, CaptureImage.Goal(count=1))
+    serial = SerialCalls(node)
+    sender = _Sender(serial, client, CaptureImage.Goal(count=1))
     sender.sequential(20)  # warm-up: discovery of the result service, caches
     latencies = sender.sequential(SEQUENTIAL_GOALS)
     rate = sender.pipelined(PIPELINED_GOALS, WINDOW)
+    serial.destroy()
     client.destroy()
     return {'p50_ms': statistics.median(latencies) * 1000.0,
             'p99_ms': statistics.quantiles(latencies, n=100)[98] * 1000.0,
@@ -176,6 +181,8 @@ class _Fleet:
         qos = intake_qos(1000)
         qos_args = {'goal_service_qos_profile': qos, 'result_service_qos_profile': qos,
                     'cancel_service_qos_profile': qos}
+        # Calls to the two action clients go through their (the node's default) group.
+        self.serial = SerialCalls(node)
         self.plans = ActionClient(node, ExecutePlan, f'{self.namespace}/execute_plan',
                                   **qos_args)
         self.operations = ActionClient(node, ExecuteOperation,
@@ -233,10 +240,10 @@ class _Fleet:
                 box['result'] = None
                 done.set()
                 return
-            handle.get_result_async().add_done_callback(on_result)
+            self.serial.call(handle.get_result_async).add_done_callback(on_result)
 
         started = time.perf_counter()
-        self.plans.send_goal_async(ExecutePlan.Goal(
+        self.serial.call(self.plans.send_goal_async, ExecutePlan.Goal(
             plan_id=plan_id, steps=steps, max_concurrency=max_concurrency)).add_done_callback(
                 on_goal)
         if not done.wait(PHASE_TIMEOUT_S):
@@ -255,6 +262,7 @@ class _Fleet:
                 for i in range(HOVERS)]
 
     def close(self) -> None:
+        self.serial.destroy()
         self.plans.destroy()
         self.operations.destroy()
         self._node.destroy_client(self.estop)
@@ -319,7 +327,7 @@ def _fleet_figures(node: Node, fleet: _Fleet, prefix: str) -> typing.Dict[str, t
                                      parameters='{count: 1}')
 
     def coordinated() -> None:
-        sender = _Sender(fleet.operations, next_goal, timeout_s=PHASE_TIMEOUT_S)
+        sender = _Sender(fleet.serial, fleet.operations, next_goal, timeout_s=PHASE_TIMEOUT_S)
         sender.sequential(20)  # warm-up
         ops['total'] += 20
         figures['coordinated_goals_per_s'] = round(

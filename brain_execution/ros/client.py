@@ -20,10 +20,12 @@ import typing
 from brain_execution.core.catalog import CATALOG
 import brain_execution_interfaces.action
 from rclpy.action import ActionClient
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.node import Node
 
 from .conversions import fill_message
 from .qos import intake_qos
+from .serial_calls import SerialCalls
 
 __all__ = ['OperationClient', 'action_type_of']
 
@@ -42,17 +44,23 @@ class OperationClient:
     Send operations to robot executors by robot id and operation name.
 
     Action clients are created once per (robot, operation) and reused; they use the same
-    deep intake QoS as the servers, so a burst of goals loses no response.
+    deep intake QoS as the servers, so a burst of goals loses no response. The ``*_async``
+    methods may be called from any thread: they run in the clients' callback group (see
+    :mod:`.serial_calls`).
 
     :param node: node owning the action clients; it must be spun by an executor.
     :param intake_queue_depth: depth of the goal, cancel and result service queues.
+    :param callback_group: mutually exclusive group of the clients (default: the node's).
     """
 
-    def __init__(self, node: Node, *, intake_queue_depth: int = 1000):
+    def __init__(self, node: Node, *, intake_queue_depth: int = 1000,
+                 callback_group: typing.Optional[MutuallyExclusiveCallbackGroup] = None):
         self._node = node
         self._qos = intake_qos(intake_queue_depth)
         self._clients: typing.Dict[typing.Tuple[str, str], ActionClient] = {}
         self._lock = threading.Lock()
+        self._serial = SerialCalls(node, callback_group)
+        self.callback_group = self._serial.callback_group
 
     def client(self, robot_id: str, operation: str) -> ActionClient:
         """Return the action client of /<robot_id>/<operation>, creating it once."""
@@ -61,6 +69,7 @@ class OperationClient:
             if key not in self._clients:
                 self._clients[key] = ActionClient(
                     self._node, action_type_of(operation), f'/{robot_id}/{operation}',
+                    callback_group=self.callback_group,
                     goal_service_qos_profile=self._qos,
                     result_service_qos_profile=self._qos,
                     cancel_service_qos_profile=self._qos)
@@ -79,8 +88,16 @@ class OperationClient:
                         feedback_callback: typing.Callable = None):
         """Send a goal; return the rclpy future of its goal handle."""
         goal = self.make_goal(operation, fields or {})
-        return self.client(robot_id, operation).send_goal_async(
-            goal, feedback_callback=feedback_callback)
+        return self._serial.call(self.client(robot_id, operation).send_goal_async,
+                                 goal, feedback_callback=feedback_callback)
+
+    def get_result_async(self, goal_handle):
+        """Request a goal's result; return the rclpy future of the result response."""
+        return self._serial.call(goal_handle.get_result_async)
+
+    def cancel_goal_async(self, goal_handle):
+        """Request a goal's cancellation; return the rclpy future of the cancel response."""
+        return self._serial.call(goal_handle.cancel_goal_async)
 
     def wait_for_servers(self, robot_id: str, operations: typing.Iterable[str],
                          timeout_s: float) -> typing.List[str]:
@@ -93,3 +110,4 @@ class OperationClient:
             for client in self._clients.values():
                 client.destroy()
             self._clients.clear()
+        self._serial.destroy()

@@ -243,13 +243,13 @@ class ActionDispatcher(Dispatcher):
         self._query_clients = {}
         self._cancel_clients = {}
 
-        # OperationClient's action clients live in the node's default group; goals to them
-        # are sent from there. Emergency stops have clients and a group of their own, so
-        # they never wait behind the other goals' traffic.
+        # Goals to OperationClient's action clients are sent from their callback group.
+        # Emergency stops have clients and a group of their own, so they never wait behind
+        # the other goals' traffic.
         self._lane = _Lane()
         self._lane.guard = node.create_guard_condition(
             functools.partial(self._flush, self._lane),
-            callback_group=node.default_callback_group)
+            callback_group=self._operations.callback_group)
         self._estop_group = MutuallyExclusiveCallbackGroup()
         self._estop_lane = _Lane()
         self._estop_lane.guard = node.create_guard_condition(

@@ -103,7 +103,8 @@ def module_start_executor(tmp_path_factory):
 class GoalRun:
     """One goal sent by the test: its handle, feedback and result as they arrive."""
 
-    def __init__(self):
+    def __init__(self, operations: OperationClient):
+        self._operations = operations
         self.accepted = threading.Event()
         self.finished = threading.Event()
         self.goal_handle = None
@@ -116,7 +117,8 @@ class GoalRun:
         self.goal_handle = future.result()
         self.accepted.set()
         if self.goal_handle.accepted:
-            self.goal_handle.get_result_async().add_done_callback(self._on_result)
+            self._operations.get_result_async(self.goal_handle).add_done_callback(
+                self._on_result)
         else:
             self.finished.set()
 
@@ -166,7 +168,7 @@ class RosSide:
 
     def send(self, robot_id: str, operation: str, fields: typing.Mapping = None) -> GoalRun:
         """Send a goal without waiting; feedback and result are collected in the GoalRun."""
-        run = GoalRun()
+        run = GoalRun(self.operations)
         future = self.operations.send_goal_async(
             robot_id, operation, fields or {},
             feedback_callback=lambda msg: run.feedback.append(msg.feedback))
@@ -184,7 +186,7 @@ class RosSide:
             pytest.fail('goal was not accepted in time, cannot cancel it')
         done = threading.Event()
         box = {}
-        future = run.goal_handle.cancel_goal_async()
+        future = self.operations.cancel_goal_async(run.goal_handle)
 
         def on_done(f):
             box['response'] = f.result()

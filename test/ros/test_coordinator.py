@@ -36,6 +36,7 @@ import uuid
 from action_msgs.msg import GoalStatus
 from brain_execution.ros.processes import config_file, node_command, NodeProcess
 from brain_execution.ros.qos import EVENTS_QOS, intake_qos
+from brain_execution.ros.serial_calls import SerialCalls
 from brain_execution_interfaces.action import ExecuteOperation, ExecutePlan
 from brain_execution_interfaces.msg import (
     CircuitState, DeadLetter, ErrorCode, OperationStatus, PlanStep, RetryPolicy, RobotState)
@@ -101,7 +102,8 @@ class CoordinatorProcess(NodeProcess):
 class Run:
     """One goal to the coordinator: its handle and result as they arrive."""
 
-    def __init__(self, future):
+    def __init__(self, serial: SerialCalls, future):
+        self._serial = serial
         self.accepted = threading.Event()
         self.finished = threading.Event()
         self.handle = self.result = self.status = None
@@ -112,7 +114,7 @@ class Run:
         self.handle = future.result()
         self.accepted.set()
         if self.handle.accepted:
-            self.handle.get_result_async().add_done_callback(self._on_result)
+            self._serial.call(self.handle.get_result_async).add_done_callback(self._on_result)
         else:
             self.ended_mono = time.monotonic()
             self.finished.set()
@@ -133,6 +135,8 @@ class Observer:
 
     def __init__(self, node):
         self.node = node
+        # The action clients below live in the node's default group.
+        self.serial = SerialCalls(node)
         self._cond = threading.Condition()
         self.messages = collections.defaultdict(list)
         for kind, msg_type, topic, qos in (
@@ -201,12 +205,12 @@ class Observer:
     def plan(self, steps, **fields) -> Run:
         goal = ExecutePlan.Goal(plan_id=fields.pop('plan_id', f'plan_{uuid.uuid4().hex[:8]}'),
                                 steps=steps, **fields)
-        return Run(self.plans.send_goal_async(goal))
+        return Run(self.serial, self.serial.call(self.plans.send_goal_async, goal))
 
     def operation(self, robot_id: str, operation: str, params=None, **fields) -> Run:
         goal = ExecuteOperation.Goal(robot_id=robot_id, operation=operation,
                                      parameters=json.dumps(params or {}), **fields)
-        return Run(self.operations.send_goal_async(goal))
+        return Run(self.serial, self.serial.call(self.operations.send_goal_async, goal))
 
 
 def _step(step_id, robot_id, operation, params=None, depends_on=(), **fields) -> PlanStep:
@@ -374,7 +378,7 @@ def test_cancel_mid_go_to_runs_compensations(fleet):
         'the drone never moved'
     assert run.accepted.wait(5.0) and run.handle.accepted
     done = threading.Event()
-    run.handle.cancel_goal_async().add_done_callback(lambda _: done.set())
+    obs.serial.call(run.handle.cancel_goal_async).add_done_callback(lambda _: done.set())
     assert done.wait(10.0), 'no cancel response'
     result = run.wait()
     states = _states(result)

@@ -31,6 +31,7 @@ import uuid
 
 from brain_execution.ros.processes import config_file, node_command, NodeProcess
 from brain_execution.ros.qos import EVENTS_QOS, intake_qos
+from brain_execution.ros.serial_calls import SerialCalls
 from brain_execution_interfaces.action import ExecutePlan
 from brain_execution_interfaces.msg import OperationStatus, PlanStep
 from brain_execution_interfaces.srv import QueryOperation
@@ -149,7 +150,7 @@ def _start_coordinator(ros, robots, journal_path, log_path):
     return NodeProcess(command, log_path=log_path, env=_env(ros))
 
 
-def _send_plan(client, goal, attempts=10):
+def _send_plan(serial, client, goal, attempts=10):
     """
     Send the plan until a goal response arrives; return the number of sends, 0 if none did.
 
@@ -159,7 +160,7 @@ def _send_plan(client, goal, attempts=10):
     """
     for attempt in range(1, attempts + 1):
         accepted = threading.Event()
-        client.send_goal_async(goal).add_done_callback(lambda f: accepted.set())
+        serial.call(client.send_goal_async, goal).add_done_callback(lambda f: accepted.set())
         if accepted.wait(2.0):
             return attempt
     return 0
@@ -193,6 +194,8 @@ def test_sigkill_mid_plan_then_restart_completes_without_repeats(fleet, ros, tmp
     robot_queries = {r: ros.node.create_client(QueryOperation, f'/{r}/query_operation')
                      for r in robots.values()}
     qos = intake_qos(1000)
+    # The action clients below live in the node's default group.
+    serial = SerialCalls(ros.node)
     timings = []
     test_started = time.monotonic()
     try:
@@ -213,7 +216,7 @@ def test_sigkill_mid_plan_then_restart_completes_without_repeats(fleet, ros, tmp
                     f'no execute_plan server; log:\n{_log_tail(first_log)}')
                 up_s = time.monotonic() - t0
                 sent = time.monotonic()
-                sends = _send_plan(client, ExecutePlan.Goal(plan_id=plan_id, steps=steps))
+                sends = _send_plan(serial, client, ExecutePlan.Goal(plan_id=plan_id, steps=steps))
                 assert sends, f'round {round_index}: goal never accepted; log:\n' \
                     f'{_log_tail(first_log)}'
                 seen = events.wait_progress(kill_after, 30.0)
@@ -266,6 +269,7 @@ def test_sigkill_mid_plan_then_restart_completes_without_repeats(fleet, ros, tmp
                   f'coordinator up in {up_s:.2f} s, resumed plan done in {resume_s:.2f} s, '
                   f'round {time.monotonic() - t0:.2f} s, attempts {attempts}')
     finally:
+        serial.destroy()
         ros.node.destroy_client(query)
         for client in robot_queries.values():
             ros.node.destroy_client(client)

@@ -47,8 +47,9 @@ _FLEET_SIZE = 20
 class _Goal:
     """One goal sent by a test, with the wall-clock times of its response and result."""
 
-    def __init__(self, label: str):
+    def __init__(self, label: str, operations):
         self.label = label
+        self._operations = operations
         self.sent_s = time.monotonic()
         self.response_s = None
         self.result_s = None
@@ -75,7 +76,7 @@ class _Goal:
             self.error = error
         self.responded.set()
         if self.accepted:
-            self.handle.get_result_async().add_done_callback(self.on_result)
+            self._operations.get_result_async(self.handle).add_done_callback(self.on_result)
         else:
             self.finished.set()
 
@@ -91,7 +92,7 @@ class _Goal:
 
 def _send(ros, robot_id: str, operation: str, fields: typing.Mapping = None,
           label: str = '') -> _Goal:
-    goal = _Goal(label or f'{robot_id}/{operation}')
+    goal = _Goal(label or f'{robot_id}/{operation}', ros.operations)
     future = ros.operations.send_goal_async(robot_id, operation, fields or {},
                                             feedback_callback=goal.on_feedback)
     future.add_done_callback(goal.on_response)
@@ -247,7 +248,7 @@ def test_twenty_drones_on_two_threads_all_progress_and_cancel(ros, fleet, record
     cancel_sent = time.monotonic()
     responses = {}
     for goal in goals:
-        future = goal.handle.cancel_goal_async()
+        future = ros.operations.cancel_goal_async(goal.handle)
         future.add_done_callback(
             lambda f, label=goal.label: responses.setdefault(label, (time.monotonic(), f)))
     late = _wait_all(goals, 'finished', 30.0)

@@ -46,7 +46,7 @@ _TIMEOUT_S = 60.0
 
 @pytest.fixture
 def loop():
-    """A client node and a trivial CaptureImage server, spun by four threads."""
+    """Yield a client node and a trivial CaptureImage server, spun by four threads."""
     context = Context()
     rclpy.init(context=context, domain_id=DOMAIN_ID)
     suffix = uuid.uuid4().hex[:8]

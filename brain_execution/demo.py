@@ -36,10 +36,10 @@ from brain_execution_interfaces.action import ExecutePlan
 from brain_execution_interfaces.msg import OperationStatus, PlanStep
 import rclpy
 from rclpy.action import ActionClient
-from rclpy.executors import MultiThreadedExecutor
 from rclpy.node import Node
 import yaml
 
+from .ros.executor import FleetExecutor
 from .ros.processes import config_file, node_command, NodeProcess
 from .ros.qos import intake_qos
 from .ros.serial_calls import SerialCalls
@@ -158,7 +158,7 @@ def main(argv: typing.Sequence[str] = None) -> int:
     printer(f'started 3 robot executors and the coordinator (logs in {work})')
     rclpy.init(args=argv)
     node = Node('brain_execution_demo')
-    executor = MultiThreadedExecutor(num_threads=2)
+    executor = FleetExecutor(num_threads=2)
     executor.add_node(node)
     spinner = threading.Thread(target=executor.spin, daemon=True)
     spinner.start()

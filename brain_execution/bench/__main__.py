@@ -44,9 +44,9 @@ from brain_execution_interfaces.srv import TriggerEmergencyStop
 import psutil
 import rclpy
 from rclpy.action import ActionClient
-from rclpy.executors import MultiThreadedExecutor
 from rclpy.node import Node
 
+from ..ros.executor import FleetExecutor
 from ..ros.processes import config_file, node_command, NodeProcess
 from ..ros.qos import intake_qos
 from ..ros.serial_calls import SerialCalls
@@ -392,7 +392,7 @@ def main(argv=None) -> int:
                         log_path=os.path.join(log_dir, 'robot.log'))
     rclpy.init(args=argv)
     node = Node('brain_execution_bench')
-    executor = MultiThreadedExecutor(num_threads=2)
+    executor = FleetExecutor(num_threads=2)
     executor.add_node(node)
     spinner = threading.Thread(target=executor.spin, daemon=True)
     spinner.start()

@@ -27,8 +27,10 @@ import threading
 import typing
 
 import rclpy
-from rclpy.executors import Executor, ExternalShutdownException, MultiThreadedExecutor
+from rclpy.executors import Executor, ExternalShutdownException
 from rclpy.signals import SignalHandlerOptions
+
+from .executor import FleetExecutor
 
 __all__ = ['init_without_signal_handlers', 'run_node', 'spin_until_signal']
 
@@ -68,7 +70,7 @@ def run_node(make_node: typing.Callable[[], typing.Any], *, name: str, num_threa
     node = executor = None
     try:
         node = make_node()
-        executor = MultiThreadedExecutor(num_threads=num_threads)
+        executor = FleetExecutor(num_threads=num_threads)
         executor.add_node(node)
         spin_until_signal(executor)
     except ValueError as error:

@@ -29,12 +29,12 @@ import typing
 import uuid
 
 from brain_execution.ros.client import OperationClient
+from brain_execution.ros.executor import FleetExecutor
 from brain_execution.ros.processes import config_file, node_command, NodeProcess
 from brain_execution_interfaces.msg import RobotState
 import pytest
 import rclpy
 from rclpy.context import Context
-from rclpy.executors import MultiThreadedExecutor
 
 DOMAIN_ID = 101 + os.getpid() % 100
 DISCOVERY_TIMEOUT_S = 30.0
@@ -143,7 +143,7 @@ class RosSide:
         rclpy.init(context=self.context, domain_id=DOMAIN_ID)
         self.node = rclpy.create_node(f'test_client_{uuid.uuid4().hex[:8]}',
                                       context=self.context)
-        self.executor = MultiThreadedExecutor(num_threads=2, context=self.context)
+        self.executor = FleetExecutor(num_threads=2, context=self.context)
         self.executor.add_node(self.node)
         self._thread = threading.Thread(target=self.executor.spin, daemon=True)
         self._thread.start()

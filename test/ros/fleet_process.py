@@ -22,7 +22,7 @@ Usage::
 starts COUNT :class:`~brain_execution.ros.robot_executor.RobotExecutorNode` instances in the
 namespaces ``/<PREFIX>_0`` .. ``/<PREFIX>_<COUNT-1>``, with the parameters of
 ``config/<platform>.yaml`` given as parameter overrides (``mixed`` cycles drone, ground,
-surface), all spun by a single ``MultiThreadedExecutor(num_threads=2)``: the worst case for
+surface), all spun by a single two-thread ``FleetExecutor``: the worst case for
 an executor whose waits must never hold a thread. ``--param`` adds or replaces a parameter on
 every robot (``--param history_size=500``; the value is parsed as YAML). The ROS domain is
 ``ROS_DOMAIN_ID``. Prints ``ready <COUNT>`` once every node exists; SIGINT stops it cleanly.
@@ -32,11 +32,11 @@ import argparse
 import sys
 import typing
 
+from brain_execution.ros.executor import FleetExecutor
 from brain_execution.ros.processes import config_file
 from brain_execution.ros.robot_executor import RobotExecutorNode
 from brain_execution.ros.spin import init_without_signal_handlers, spin_until_signal
 import rclpy
-from rclpy.executors import MultiThreadedExecutor
 from rclpy.parameter import Parameter
 from rclpy.utilities import remove_ros_args
 import yaml
@@ -89,7 +89,7 @@ def main(argv: typing.Sequence[str] = None) -> int:
     # ROS_DOMAIN_ID from the environment is honoured by rcl itself.
     init_without_signal_handlers(argv)
     nodes = []
-    executor = MultiThreadedExecutor(num_threads=2)
+    executor = FleetExecutor(num_threads=2)
     try:
         for index in range(arguments.count):
             values = platform_parameters(platform_of(index, arguments.platform))

@@ -57,8 +57,8 @@ class FleetExecutor(MultiThreadedExecutor):
     def __init__(self, num_threads: typing.Optional[int] = None, *,
                  context: typing.Optional[Context] = None):
         super().__init__(num_threads=num_threads, context=context)
-        # handler (an rclpy Task) -> the pool future of its current run. Only the spinning
-        # thread touches it.
+        # handler (an rclpy Task) -> (pool future of its current run, set once a worker took
+        # it). Only the spinning thread touches it.
         self._runs: typing.Dict[typing.Any, typing.Any] = {}
 
     @staticmethod
@@ -73,15 +73,17 @@ class FleetExecutor(MultiThreadedExecutor):
             handler, _, _ = self.wait_for_ready_callbacks(timeout_sec, None, wait_condition)
         except _NOTHING_READY:
             return
-        run = self._runs.get(handler)
-        if run is None or run.done():
+        queued = self._runs.get(handler)
+        if queued is None or queued[0].done():
             started = threading.Event()
-            self._runs[handler] = self._executor.submit(self._run, handler, started)
-            # rclpy yields a task again while it is still queued (it checks only
-            # task.executing()), so the next wait must not start before a worker took it.
-            started.wait(_START_WAIT_S)
+            self._runs[handler] = (self._executor.submit(self._run, handler, started), started)
+        else:
+            started = queued[1]
+        # rclpy yields a task again while it is still queued (it checks only
+        # task.executing()): the next wait starts once a worker took it, or after a bound.
+        started.wait(_START_WAIT_S)
         failed = None
-        for task, run in list(self._runs.items()):
+        for task, (run, _) in list(self._runs.items()):
             if not run.done():
                 continue
             # The run ended: the task finished, or its coroutine awaits and is resubmitted

@@ -67,6 +67,9 @@ class ProgramContext:
         self._progress = progress
         self.hooks = dict(hooks or {})
         self.started_s = clock()
+        # When the timed wait in progress ends (node time, s), else None: the adapter ticks
+        # then, rather than at the next periodic tick.
+        self.wake_at_s: typing.Optional[float] = None
 
     @property
     def now(self) -> float:
@@ -135,7 +138,11 @@ class ProgramContext:
             if duration_s > 0.0:
                 self.report(progress=(self.now - start) / duration_s,
                             eta_s=max(0.0, end - self.now))
-            yield
+            self.wake_at_s = end
+            try:
+                yield
+            finally:
+                self.wake_at_s = None
         self.report(progress=1.0, eta_s=0.0)
 
     def require_link(self, snapshot: RobotSnapshot = None) -> None:

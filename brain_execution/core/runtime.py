@@ -403,6 +403,12 @@ class RobotRuntime:
             self._settle(run, CanceledError(reason))
             return True
 
+    def next_wake_s(self) -> typing.Optional[float]:
+        """Return when the earliest timed wait of a running operation ends, or None."""
+        with self._lock:
+            return min((run.context.wake_at_s for run in self._runs.values()
+                        if run.context.wake_at_s is not None), default=None)
+
     def tick(self) -> None:
         """Advance the platform and every running operation to the current time."""
         with self._lock:

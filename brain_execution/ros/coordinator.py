@@ -81,6 +81,11 @@ _PARAMETERS = (
     ('diagnostics_rate_hz', 1.0, 'Rate of /diagnostics and circuit states, Hz.', (0.1, 50.0)),
     ('feedback_rate_hz', 2.0, 'Rate of plan feedback, Hz.', (0.5, 50.0)),
     ('intake_queue_depth', 1000, 'Depth of the action and service queues.', (10, 100000)),
+    # rclpy republishes the status of every goal it still holds on each goal transition,
+    # so at 80 goals/s its default of 900 s made each publish (and each client's parse)
+    # carry tens of thousands of entries. Results stay queryable through the query service.
+    ('result_timeout_s', 30, 'Seconds an ended goal keeps its result for late clients.',
+     (1, 86400)),
     ('metrics_port', 0, 'TCP port of the Prometheus endpoint on metrics_address; 0 = off.',
      (0, 65535)),
     ('metrics_address', '127.0.0.1', 'Address the Prometheus endpoint listens on.', None),
@@ -175,7 +180,8 @@ class CoordinatorNode(Node, CoordinatorListener):
         qos = intake_qos(v['intake_queue_depth'])
         servers = {'goal_callback': lambda _: GoalResponse.ACCEPT,
                    'cancel_callback': self._cancel_goal, 'goal_service_qos_profile': qos,
-                   'result_service_qos_profile': qos, 'cancel_service_qos_profile': qos}
+                   'result_service_qos_profile': qos, 'cancel_service_qos_profile': qos,
+                   'result_timeout': v['result_timeout_s']}
         self._servers = [
             ActionServer(self, ExecutePlan, 'execute_plan', self._execute_plan,
                          callback_group=ReentrantCallbackGroup(), **servers),

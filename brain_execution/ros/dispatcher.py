@@ -66,6 +66,9 @@ _EXTRA_STATES = {0: OperationState.PENDING, 3: OperationState.PENDING,
                  9: OperationState.SUCCEEDED}
 _ENDED_STATES = (OperationState.SUCCEEDED, OperationState.FAILED, OperationState.CANCELED)
 _FLOAT_TYPES = ('float', 'double')
+# While a goal waits for a newly created client to discover its server, it is sent this soon
+# after the server appears rather than at the next watchdog round (s).
+_DISCOVERY_POLL_S = 0.01
 
 # Life of one dispatch.
 _WAITING = 'waiting for the action server'
@@ -260,6 +263,12 @@ class ActionDispatcher(Dispatcher):
         self._watchdog = node.create_timer(
             watchdog_period_s, self._check, callback_group=MutuallyExclusiveCallbackGroup(),
             clock=Clock(clock_type=ClockType.STEADY_TIME))
+        # Runs only while a goal waits for discovery (the first goal of a robot's operation).
+        self._discovery_poll = node.create_timer(
+            _DISCOVERY_POLL_S, self._poll_discovery,
+            callback_group=MutuallyExclusiveCallbackGroup(),
+            clock=Clock(clock_type=ClockType.STEADY_TIME))
+        self._discovery_poll.cancel()
 
     # --- Dispatcher ----------------------------------------------------------------------
 
@@ -343,6 +352,7 @@ class ActionDispatcher(Dispatcher):
             self._estop_lane.items.clear()
         node = self._node
         node.destroy_timer(self._watchdog)
+        node.destroy_timer(self._discovery_poll)
         for guard in (self._lane.guard, self._estop_lane.guard):
             node.destroy_guard_condition(guard)
         for subscription in self._state_subscriptions.values():
@@ -436,7 +446,11 @@ class ActionDispatcher(Dispatcher):
             return
         if client.server_is_ready():
             self._queue(entry)
-        # Otherwise the watchdog sends it once the server appears, or fails it.
+            return
+        # Sent once the server appears (polled), or failed by the watchdog.
+        with self._lock:
+            if not self._closed:
+                self._discovery_poll.reset()
 
     def _queue(self, entry: _Dispatch) -> None:
         with self._lock:
@@ -719,6 +733,20 @@ class ActionDispatcher(Dispatcher):
         self._node.get_logger().warning(f'cancel of {operation_id}: {outcome.message}')
 
     # --- watchdog ------------------------------------------------------------------------
+
+    def _poll_discovery(self) -> None:
+        """Send the goals whose server appeared; stop polling once none waits."""
+        with self._lock:
+            waiting = [e for e in self._dispatches.values() if e.state == _WAITING]
+            if not waiting and not self._closed:
+                self._discovery_poll.cancel()
+        ready = {}
+        for entry in waiting:
+            key = id(entry.client)
+            if key not in ready:
+                ready[key] = entry.client.server_is_ready()
+            if ready[key]:
+                self._queue(entry)
 
     def _check(self) -> None:
         """Send what found its server; end what waited too long; runs on a steady timer."""

@@ -22,6 +22,7 @@ Run it as ``ros2 run brain_execution robot_executor --ros-args -r __ns:=/drone1
 import functools
 import math
 import sys
+import threading
 import typing
 
 from brain_execution.core.errors import ErrorCode
@@ -45,6 +46,9 @@ from .qos import EVENTS_QOS, intake_qos, STATE_QOS
 from .spin import run_node
 
 __all__ = ['RobotExecutorNode', 'main']
+
+# After the wait's end, so that the early tick does not find it a hair short of its end.
+_EARLY_TICK_MARGIN_S = 0.001
 
 _PLATFORM_CODES = {'drone': RobotState.PLATFORM_DRONE, 'ground': RobotState.PLATFORM_GROUND,
                    'surface': RobotState.PLATFORM_SURFACE}
@@ -111,8 +115,15 @@ class RobotExecutorNode(Node):
 
         # The tick owns the simulator and every program; it must never wait behind a goal.
         loop_group = MutuallyExclusiveCallbackGroup()
-        self.create_timer(1.0 / self.config.tick_rate_hz, self.runtime.tick,
-                          callback_group=loop_group)
+        self._tick_timer = self.create_timer(1.0 / self.config.tick_rate_hz, self._tick,
+                                             callback_group=loop_group)
+        # One extra tick when a timed wait ends between two periodic ticks, so that a 0.1 s
+        # hover ends after 0.1 s and not at the next tick (up to a whole period later).
+        self._early_lock = threading.Lock()
+        self._early_due_s: typing.Optional[float] = None
+        self._early_tick = self.create_timer(1.0, self._on_early_tick,
+                                             callback_group=loop_group)
+        self._early_tick.cancel()
         self.create_timer(1.0 / self.config.state_rate_hz, self._publish_state,
                           callback_group=loop_group)
         self.create_timer(1.0 / self.config.feedback_rate_hz, self._publish_feedback,
@@ -187,6 +198,7 @@ class RobotExecutorNode(Node):
             record = self.runtime.submit(name, params, operation_id=operation_id,
                                          priority=priority, timeout_s=timeout_s)
             self._active[key] = _ActiveGoal(goal_handle, action_type, record)
+            self._arm_early_tick()
             if goal_handle.is_cancel_requested:
                 self.runtime.cancel(record.operation_id)
             done = Future()
@@ -215,6 +227,31 @@ class RobotExecutorNode(Node):
             self._events_pub.publish(record_status(
                 record, robot_id=self.config.robot_id, stamp=self.get_clock().now().to_msg()))
         return result
+
+    def _tick(self) -> None:
+        self.runtime.tick()
+        self._arm_early_tick()
+
+    def _on_early_tick(self) -> None:
+        with self._early_lock:
+            self._early_tick.cancel()
+            self._early_due_s = None
+        self._tick()
+
+    def _arm_early_tick(self) -> None:
+        due = self.runtime.next_wake_s()
+        if due is None:
+            return
+        delay_s = due - self._now() + _EARLY_TICK_MARGIN_S
+        next_tick_ns = self._tick_timer.time_until_next_call()
+        if delay_s <= 0.0 or (next_tick_ns is not None and delay_s * 1e9 >= next_tick_ns):
+            return  # due now (the tick is running) or the periodic tick comes first
+        with self._early_lock:
+            if self._early_due_s is not None and self._early_due_s <= due:
+                return
+            self._early_due_s = due
+            self._early_tick.timer_period_ns = int(delay_s * 1e9)
+            self._early_tick.reset()
 
     def _resolve(self, future: Future, record: OperationRecord) -> None:
         # Called from whichever thread ended the operation; the guard condition wakes the

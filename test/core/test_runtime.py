@@ -533,3 +533,19 @@ def test_malformed_emergency_land_still_lands_and_blocks_motion():
     assert blocked.outcome.code == ErrorCode.EMERGENCY_STOP_ACTIVE
     robot.until(lambda: landing[0].done, 60.0)
     assert landing[0].state is OperationState.SUCCEEDED, landing[0].outcome
+
+
+def test_a_timed_wait_tells_when_it_ends_so_the_adapter_can_tick_then():
+    robot = airborne()
+    assert robot.runtime.next_wake_s() is None
+    start = robot.clock.t
+    record = robot.runtime.submit('hover', {'duration_s': 0.13})
+    # Holding has to be acknowledged first; then the wait's end is known.
+    robot.until(lambda: robot.runtime.next_wake_s() is not None, 2.0, dt=0.01)
+    due = robot.runtime.next_wake_s()
+    assert start < due <= robot.clock.t + 0.13 + 1e-9
+    # One tick at exactly that time ends the hover, however coarse the periodic ticks are.
+    robot.clock.t = due
+    robot.runtime.tick()
+    assert record.state == OperationState.SUCCEEDED, record.outcome
+    assert robot.runtime.next_wake_s() is None

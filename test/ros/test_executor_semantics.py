@@ -58,6 +58,7 @@ def fleet(module_start_executor):
         'surface': module_start_executor('surface'),
         'drone_low_battery': module_start_executor(
             'drone', parameters={'sim.initial_battery_percent': 15.0}),
+        'ground_slow_tick': module_start_executor('ground', parameters={'tick_rate_hz': 2.0}),
     }
 
 
@@ -401,3 +402,14 @@ def test_go_to_timeout_holds_robot(drone, module_ros):
     held = _fresh_state(module_ros, robot)
     assert held is not None and _speed(held) < _STOPPED_MPS
     assert operation_id not in held.active_operations
+
+
+def test_a_timed_wait_ends_on_time_between_slow_ticks(fleet, module_ros):
+    # Ticks every 0.5 s; a 0.2 s hold still ends after 0.2 s, not at the next tick.
+    executor = fleet['ground_slow_tick']
+    module_ros.wait_for_servers(executor, ['hold'])
+    for _ in range(3):
+        run = module_ros.send(executor.robot_id, 'hold', {'duration_s': 0.2})
+        result = run.wait(15.0)
+        assert run.status == GoalStatus.STATUS_SUCCEEDED, result.error_msg
+        assert 0.2 <= result.elapsed_s < 0.45, result.elapsed_s

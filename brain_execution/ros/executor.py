@@ -26,15 +26,21 @@ coordinator under the bench's hover plan this made results reach the engine abou
 
 ``FleetExecutor`` submits a handler only when it is not already queued or running, and after
 submitting waits (briefly) until a worker has taken it before it waits for more work.
-An exception raised by a callback still ends ``spin()``, as in rclpy.
+An entity destroyed by another thread while the wait set is being built (rclpy does not
+hold action clients' handles then, and ``spin()`` used to end with "action client pointer
+is invalid") costs one wait instead. An exception raised by a callback still ends
+``spin()``, as in rclpy.
 """
 
 import threading
+import time
 import typing
 
 from rclpy.context import Context
+from rclpy.exceptions import InvalidHandle
 from rclpy.executors import (ConditionReachedException, ExternalShutdownException,
                              MultiThreadedExecutor, ShutdownException, TimeoutException)
+from rclpy.impl.implementation_singleton import rclpy_implementation as _rclpy
 
 __all__ = ['FleetExecutor']
 
@@ -44,6 +50,11 @@ _START_WAIT_S = 0.05
 
 _NOTHING_READY = (ConditionReachedException, ExternalShutdownException, ShutdownException,
                   TimeoutException)
+# What building the wait set raises when another thread destroyed an entity meanwhile: rclpy
+# adds action clients and servers to it without holding their handles.
+_DESTROYED_MEANWHILE = (InvalidHandle, _rclpy.RCLError)
+# How long waits may keep failing so before the error counts as a real one, s.
+_FAILING_WAITS_LIMIT_S = 1.0
 
 
 class FleetExecutor(MultiThreadedExecutor):
@@ -60,6 +71,7 @@ class FleetExecutor(MultiThreadedExecutor):
         # handler (an rclpy Task) -> (pool future of its current run, set once a worker took
         # it). Only the spinning thread touches it.
         self._runs: typing.Dict[typing.Any, typing.Any] = {}
+        self._failing_since: typing.Optional[float] = None
 
     @staticmethod
     def _run(handler, started: threading.Event) -> None:
@@ -73,6 +85,15 @@ class FleetExecutor(MultiThreadedExecutor):
             handler, _, _ = self.wait_for_ready_callbacks(timeout_sec, None, wait_condition)
         except _NOTHING_READY:
             return
+        except _DESTROYED_MEANWHILE:
+            # The next wait set no longer holds the destroyed entity.
+            now = time.monotonic()
+            if self._failing_since is None:
+                self._failing_since = now
+            elif now - self._failing_since > _FAILING_WAITS_LIMIT_S:
+                raise
+            return
+        self._failing_since = None
         queued = self._runs.get(handler)
         if queued is None or queued[0].done():
             started = threading.Event()

@@ -19,8 +19,10 @@ import time
 import uuid
 
 from brain_execution.ros.executor import FleetExecutor
+from brain_execution_interfaces.action import CaptureImage
 import pytest
 import rclpy
+from rclpy.action import ActionClient
 from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.context import Context
 from rclpy.task import Future
@@ -29,6 +31,7 @@ from std_msgs.msg import String
 from .conftest import DOMAIN_ID
 
 _TIMEOUT_S = 30.0
+_CHURN = 300
 _WAKES = 50
 _WAKE_PERIOD_S = 0.01
 
@@ -150,3 +153,16 @@ def test_an_exception_in_a_callback_ends_spin(node):
     thread.join(_TIMEOUT_S)
     assert not thread.is_alive(), 'spin() went on after a callback raised'
     assert len(errors) == 1 and str(errors[0]) == 'callback failed'
+
+
+def test_clients_destroyed_by_another_thread_do_not_end_spin(node):
+    # rclpy adds action clients to the wait set without holding their handles, so a client
+    # destroyed meanwhile by another thread makes the wait fail ("action client pointer is
+    # invalid"). The next wait no longer contains it.
+    node.create_timer(0.001, lambda: None)  # keeps the executor rebuilding its wait set
+    thread, errors = _spin_in_thread(node.executor_under_test)
+    for index in range(_CHURN):
+        client = ActionClient(node, CaptureImage, f'/churn_{index}/capture_image')
+        client.destroy()
+        assert thread.is_alive(), f'spin() ended after {index} clients: {errors!r}'
+    assert not errors

@@ -39,7 +39,7 @@ import uuid
 
 from action_msgs.msg import GoalStatus
 from brain_execution.core.dispatch import Dispatcher, DispatchRequest, QueryAnswer
-from brain_execution.core.errors import ErrorCode
+from brain_execution.core.errors import code_name, ErrorCode
 from brain_execution.core.runtime import OperationState, Outcome
 from brain_execution_interfaces.msg import RobotState
 from brain_execution_interfaces.srv import CancelOperation, QueryOperation
@@ -146,7 +146,7 @@ class _Dispatch:
     __slots__ = ('token', 'request', 'on_done', 'client', 'lane', 'goal', 'state',
                  'created_mono', 'sent_mono', 'sent_clock_s', 'result_deadline_s',
                  'goal_future', 'result_future', 'goal_handle', 'cancel_requested',
-                 'failure')
+                 'failure', 'next_check_mono', 'lookups_ended')
 
     def __init__(self, token, request, on_done, client, lane, goal):
         self.token = token
@@ -165,6 +165,10 @@ class _Dispatch:
         self.goal_handle = None
         self.cancel_requested = False
         self.failure: typing.Optional[Outcome] = None
+        # Result lookups (query_operation) of an accepted goal: when next, and how many in a
+        # row found the operation ended (or unknown) on the robot.
+        self.next_check_mono = 0.0
+        self.lookups_ended = 0
 
 
 class _Call:
@@ -200,6 +204,10 @@ class ActionDispatcher(Dispatcher):
       executor killed, link lost): COMMUNICATION_FAILURE, robot executor lost;
     * no result ``result_grace_s`` after the goal's own ``timeout_s`` (node clock; only when
       the request sets one): COMMUNICATION_FAILURE;
+    * a result lost on the way: every ``result_check_period_s`` an accepted goal still without
+      a result is looked up with the robot's query_operation. Ended there at two lookups in a
+      row: it ends with the robot's code and message. Unknown there twice (the executor was
+      restarted): COMMUNICATION_FAILURE, retryable;
     * goal rejected by the server: PLATFORM_REJECTED; bad goal fields: INVALID_PARAMETERS;
       an operation the catalog does not know: UNKNOWN_OPERATION; :meth:`close`: SHUTDOWN.
 
@@ -211,18 +219,22 @@ class ActionDispatcher(Dispatcher):
     :param link_timeout_s: robot_state silence after which a robot counts as lost (s).
     :param service_timeout_s: how long a query or cancel call waits for its response (s).
     :param watchdog_period_s: period of the timer checking every deadline (steady clock, s).
+    :param result_check_period_s: period of the query_operation lookups of accepted goals
+        still waiting for their result (steady clock, s).
     """
 
     def __init__(self, node: Node, *, operations: typing.Optional[OperationClient] = None,
                  discovery_timeout_s: float = 10.0, goal_response_timeout_s: float = 10.0,
                  result_grace_s: float = 10.0, link_timeout_s: float = 3.0,
-                 service_timeout_s: float = 5.0, watchdog_period_s: float = 0.1):
+                 service_timeout_s: float = 5.0, watchdog_period_s: float = 0.1,
+                 result_check_period_s: float = 10.0):
         for name, value in (('discovery_timeout_s', discovery_timeout_s),
                             ('goal_response_timeout_s', goal_response_timeout_s),
                             ('result_grace_s', result_grace_s),
                             ('link_timeout_s', link_timeout_s),
                             ('service_timeout_s', service_timeout_s),
-                            ('watchdog_period_s', watchdog_period_s)):
+                            ('watchdog_period_s', watchdog_period_s),
+                            ('result_check_period_s', result_check_period_s)):
             if not value > 0.0:
                 raise ValueError(f'{name}={value} must be > 0')
         self._node = node
@@ -230,6 +242,7 @@ class ActionDispatcher(Dispatcher):
         self._operations = operations or OperationClient(node)
         self._discovery_timeout_s = float(discovery_timeout_s)
         self._goal_response_timeout_s = float(goal_response_timeout_s)
+        self._result_check_period_s = float(result_check_period_s)
         self._result_grace_s = float(result_grace_s)
         self._link_timeout_s = float(link_timeout_s)
         self._service_timeout_s = float(service_timeout_s)
@@ -513,6 +526,7 @@ class ActionDispatcher(Dispatcher):
             if goal_handle.accepted:
                 entry.state = _ACTIVE
                 entry.goal_handle = goal_handle
+                entry.next_check_mono = time.monotonic() + self._result_check_period_s
                 if entry.request.timeout_s > 0.0:
                     entry.result_deadline_s = (self._clock_s() + entry.request.timeout_s +
                                                self._result_grace_s)
@@ -757,6 +771,7 @@ class ActionDispatcher(Dispatcher):
             dispatches = list(self._dispatches.values())
             calls = list(self._calls.values())
         failed = []
+        lookups = []
         ready = {}
         clock_s = None
         for entry in dispatches:
@@ -787,8 +802,15 @@ class ActionDispatcher(Dispatcher):
                             f'no result of {request.operation} {request.operation_id} from '
                             f'{request.robot_id} within its timeout_s '
                             f'{request.timeout_s:g} s + {self._result_grace_s:g} s')))
+                if (entry.state == _ACTIVE and not lost and
+                        now >= entry.next_check_mono):
+                    entry.next_check_mono = now + self._result_check_period_s
+                    lookups.append(entry)
         for token, outcome in failed:
             self._finish(token, outcome)
+        for entry in lookups:
+            self.query(entry.request.robot_id, entry.request.operation_id,
+                       functools.partial(self._on_result_lookup, entry.token))
         for call in calls:
             if not call.sent and call.client.service_is_ready():
                 self._send_call(call)
@@ -804,6 +826,36 @@ class ActionDispatcher(Dispatcher):
                 else:
                     message = f'no service {call.name} after {self._discovery_timeout_s:g} s'
                 self._deliver(call.on_failure, _failure(message))
+
+    def _on_result_lookup(self, token: int, answer: typing.Optional[QueryAnswer],
+                          failure: typing.Optional[Outcome]) -> None:
+        """End an accepted goal whose result was lost, from what its robot answered."""
+        with self._lock:
+            entry = self._dispatches.get(token)
+            if entry is None or entry.state != _ACTIVE:
+                return  # the result arrived meanwhile
+            if failure is not None or (answer is not None and answer.outcome is None):
+                # Cannot ask (robot liveness decides), or still running: nothing lost.
+                entry.lookups_ended = 0
+                return
+            # One lookup could cross a result in flight; two a period apart cannot.
+            entry.lookups_ended += 1
+            if entry.lookups_ended < 2:
+                return
+        request = entry.request
+        what = f'{request.operation} {request.operation_id} on {request.robot_id}'
+        if answer is None:
+            outcome = _failure(f'{what}: the robot no longer knows the operation (executor '
+                               f'restarted?); its result never arrived')
+        else:
+            ended = answer.outcome
+            outcome = Outcome(code=ended.code, retryable=ended.retryable,
+                              elapsed_s=ended.elapsed_s,
+                              message=(f'{ended.message} (result lost on the way; outcome from '
+                                       f'/{request.robot_id}/query_operation)').lstrip())
+        self._node.get_logger().warn(
+            f'{what}: result lost; ended {code_name(outcome.code)} from query_operation')
+        self._finish(token, outcome)
 
     def _lost(self, robot_id: str, sent_mono: float, now: float) -> str:
         """Return why the robot counts as lost, or '' while it is heard from."""

@@ -26,10 +26,10 @@ coordinator under the bench's hover plan this made results reach the engine abou
 
 ``FleetExecutor`` submits a handler only when it is not already queued or running, and after
 submitting waits (briefly) until a worker has taken it before it waits for more work.
-An entity destroyed by another thread while the wait set is being built (rclpy does not
-hold action clients' handles then, and ``spin()`` used to end with "action client pointer
-is invalid") costs one wait instead. An exception raised by a callback still ends
-``spin()``, as in rclpy.
+An entity destroyed by another thread while the wait set is being built, or while its
+callback takes from it (rclpy holds no action client's handle then, and ``spin()`` ended
+with "action client pointer is invalid"), costs one wait or one callback instead. Any other
+exception raised by a callback still ends ``spin()``, as in rclpy.
 """
 
 import threading
@@ -57,6 +57,15 @@ _DESTROYED_MEANWHILE = (InvalidHandle, _rclpy.RCLError)
 _FAILING_WAITS_LIMIT_S = 1.0
 
 
+def _belongs_to(entity, node) -> bool:
+    """Return whether an entity is still part of its node (a task has neither: True)."""
+    if entity is None or node is None:
+        return True
+    return any(entity in entities for entities in (
+        node.subscriptions, node.timers, node.clients, node.services, node.guards,
+        node.waitables))
+
+
 class FleetExecutor(MultiThreadedExecutor):
     """
     ``MultiThreadedExecutor`` that queues each handler once and lets a worker take it.
@@ -68,8 +77,8 @@ class FleetExecutor(MultiThreadedExecutor):
     def __init__(self, num_threads: typing.Optional[int] = None, *,
                  context: typing.Optional[Context] = None):
         super().__init__(num_threads=num_threads, context=context)
-        # handler (an rclpy Task) -> (pool future of its current run, set once a worker took
-        # it). Only the spinning thread touches it.
+        # handler (an rclpy Task) -> (pool future of its current run, event set once a worker
+        # took it, the entity and node it serves). Only the spinning thread touches it.
         self._runs: typing.Dict[typing.Any, typing.Any] = {}
         self._failing_since: typing.Optional[float] = None
 
@@ -82,7 +91,8 @@ class FleetExecutor(MultiThreadedExecutor):
         # Overrides rclpy's private hook, which spin(), spin_once() and
         # spin_until_future_complete() all call; the signature is rclpy's.
         try:
-            handler, _, _ = self.wait_for_ready_callbacks(timeout_sec, None, wait_condition)
+            handler, entity, node = self.wait_for_ready_callbacks(
+                timeout_sec, None, wait_condition)
         except _NOTHING_READY:
             return
         except _DESTROYED_MEANWHILE:
@@ -97,20 +107,24 @@ class FleetExecutor(MultiThreadedExecutor):
         queued = self._runs.get(handler)
         if queued is None or queued[0].done():
             started = threading.Event()
-            self._runs[handler] = (self._executor.submit(self._run, handler, started), started)
+            self._runs[handler] = (self._executor.submit(self._run, handler, started), started,
+                                   entity, node)
         else:
             started = queued[1]
         # rclpy yields a task again while it is still queued (it checks only
         # task.executing()): the next wait starts once a worker took it, or after a bound.
         started.wait(_START_WAIT_S)
         failed = None
-        for task, (run, _) in list(self._runs.items()):
+        for task, (run, _, entity, node) in list(self._runs.items()):
             if not run.done():
                 continue
             # The run ended: the task finished, or its coroutine awaits and is resubmitted
             # when rclpy yields it again.
             del self._runs[task]
             if failed is None and task.done() and task.exception() is not None:
+                if (isinstance(task.exception(), _DESTROYED_MEANWHILE) and
+                        not _belongs_to(entity, node)):
+                    continue  # its entity was destroyed while the callback took from it
                 failed = task
         if failed is not None:
             failed.result()  # raises the callback's exception, as rclpy does

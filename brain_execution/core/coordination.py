@@ -919,13 +919,15 @@ class Coordinator:
             return
         if self._journal is not None:
             try:
-                self._journal.record_operation(
-                    status.operation_id, step.robot_id, step.operation,
-                    _jsonable(step.parameters), step.safe_to_repeat, plan_id=plan_id,
-                    step_id=step.step_id)
-                # Before the send: after a crash the attempt shows as unresolved and the
-                # robot is asked, rather than the step being sent blindly again.
-                self._journal.mark_dispatched(status.operation_id, attempt.attempt)
+                # One commit for both; the block ends once it is durable.
+                with self._journal.grouped():
+                    self._journal.record_operation(
+                        status.operation_id, step.robot_id, step.operation,
+                        _jsonable(step.parameters), step.safe_to_repeat, plan_id=plan_id,
+                        step_id=step.step_id)
+                    # Before the send: after a crash the attempt shows as unresolved and the
+                    # robot is asked, rather than the step being sent blindly again.
+                    self._journal.mark_dispatched(status.operation_id, attempt.attempt)
             except (ExecutionError, ValueError) as e:
                 # Not journaled, so not sent: the attempt fails without reaching the robot.
                 self._scheduler.mark_running(plan_id, step.step_id, now)
@@ -974,6 +976,22 @@ class Coordinator:
             self._log('warn', f'result of stale attempt {attempt.wire_id} ignored')
             return
         del self._attempts[attempt.key]
+        code = int(outcome.code)
+        if self._journal is not None and reached and code == ErrorCode.NONE:
+            # The result and the step's new state in one commit. Events go out only after
+            # the engine call returns, so after the block has waited for it.
+            try:
+                with self._journal.grouped():
+                    self._apply_outcome(attempt, outcome, reached=reached, admitted=admitted,
+                                        retry_floor_s=retry_floor_s)
+            except (ExecutionError, ValueError) as e:
+                self._log('error', f'journal: result of {attempt.operation_id} failed: {e}')
+        else:
+            self._apply_outcome(attempt, outcome, reached=reached, admitted=admitted,
+                                retry_floor_s=retry_floor_s)
+
+    def _apply_outcome(self, attempt: _Attempt, outcome: Outcome, *, reached: bool,
+                       admitted: bool, retry_floor_s: float) -> None:
         now = self._clock()
         step = attempt.step
         code = int(outcome.code)

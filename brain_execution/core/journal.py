@@ -43,6 +43,7 @@ also valid YAML.
 """
 
 import collections
+import contextlib
 import dataclasses
 import json
 import os
@@ -379,6 +380,8 @@ class Journal:
         self._busy_timeout_ms = int(busy_timeout_ms)
 
         self._cond = threading.Condition()
+        # Per thread: the writes of the grouped() block in progress, else absent or None.
+        self._group = threading.local()
         self._queue: typing.Deque[_Write] = collections.deque()
         self._closed = False
         self._writing = 0
@@ -521,6 +524,30 @@ class Journal:
 
     # ------------------------------------------------------------------ writer
 
+    @contextlib.contextmanager
+    def grouped(self):
+        """
+        Commit the writes this thread makes inside the block together, with one wait.
+
+        Inside, write calls return None at once (their return values are lost); the writer
+        commits them in call order, normally in one transaction. The block exits once all
+        are committed, raising the first write's error if one failed: nothing written inside
+        may be acted on before the block has exited. Nested blocks join the outer one.
+        """
+        if getattr(self._group, 'items', None) is not None:
+            yield
+            return
+        items = self._group.items = []
+        try:
+            yield
+        finally:
+            self._group.items = None
+            for item in items:
+                item.done.wait()
+        for item in items:
+            if item.error is not None:
+                raise item.error
+
     def _submit(self, work: typing.Callable[[sqlite3.Connection], typing.Any]):
         """
         Run ``work(connection)`` on the writer thread and return its result once committed.
@@ -550,6 +577,10 @@ class Journal:
                 self._cond.wait(remaining)
             self._queue.append(item)
             self._cond.notify_all()
+        group = getattr(self._group, 'items', None)
+        if group is not None:
+            group.append(item)
+            return None
         item.done.wait()
         if item.error is not None:
             raise item.error

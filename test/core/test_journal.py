@@ -21,6 +21,7 @@ acknowledged some writes, and checks that every acknowledged write is in the dat
 Nothing here waits on a sleep: threads are coordinated with events and queues.
 """
 
+import contextlib
 import os
 from pathlib import Path
 import queue
@@ -541,3 +542,28 @@ def test_acknowledged_writes_survive_sigkill(db_path, tmp_path, clock):
                 else:
                     assert dead_letters[item_id].error_msg == 'link lost', item_id
     assert len(expected) >= _CRASH_ROUNDS * _ACKS_PER_ROUND
+
+
+def test_grouped_writes_are_committed_together_when_the_block_exits(journal, db_path):
+    with journal.grouped():
+        assert journal.record_operation('g-1', 'r1', 'hover', {'duration_s': 1.0}, True) is None
+        with journal.grouped():  # joins the outer block
+            journal.mark_dispatched('g-1', 1)
+        journal.mark_operation_result('g-1', 0, 'ok')
+    # Committed, in call order, by the time the block has exited; another connection sees it.
+    with contextlib.closing(sqlite3.connect(db_path)) as reader:
+        row = reader.execute('SELECT attempt, code, message FROM operations '
+                             "WHERE operation_id = 'g-1'").fetchone()
+    assert row == (1, 0, 'ok')
+
+
+def test_a_failed_grouped_write_raises_when_the_block_exits(journal):
+    done = []
+    with pytest.raises(UnknownRecordError, match='nope'):
+        with journal.grouped():
+            journal.mark_dispatched('nope', 1)  # not journaled: fails in the writer
+            done.append('went on')
+            journal.record_operation('g-2', 'r1', 'hover', {}, True)
+    # The block went on after the failing call; the writes around it still committed.
+    assert done == ['went on']
+    assert journal.operation('g-2') is not None

@@ -341,11 +341,14 @@ def _fleet_figures(node: Node, fleet: _Fleet, prefix: str) -> typing.Dict[str, t
         figures['coordinated_goals_per_s'] = round(
             sender.pipelined(COORDINATED_GOALS, WINDOW), 1)
         ops['total'] += COORDINATED_GOALS
-        rest = RSS_OPS - ops['total']
-        _Sender(fleet.serial, fleet.operations, next_goal,
-                timeout_s=rest / RSS_PHASE_MIN_RATE).pipelined(rest, WINDOW)
-        ops['total'] += rest
-        figures['rss_mb_after_10k_ops'] = coordinator_rss_mb()
+        # Up to RSS_OPS in two halves: equal figures after both mean memory has levelled off.
+        for key, target in (('rss_mb_after_5k_ops', RSS_OPS // 2),
+                            ('rss_mb_after_10k_ops', RSS_OPS)):
+            rest = target - ops['total']
+            _Sender(fleet.serial, fleet.operations, next_goal,
+                    timeout_s=rest / RSS_PHASE_MIN_RATE).pipelined(rest, WINDOW)
+            ops['total'] += rest
+            figures[key] = coordinator_rss_mb()
 
     def coordinator_rss_mb() -> float:
         return round(psutil.Process(fleet.coordinator.pid).memory_info().rss / 2 ** 20, 1)

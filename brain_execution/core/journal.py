@@ -532,7 +532,8 @@ class Journal:
         Inside, write calls return None at once (their return values are lost); the writer
         commits them in call order, normally in one transaction. The block exits once all
         are committed, raising the first write's error if one failed: nothing written inside
-        may be acted on before the block has exited. Nested blocks join the outer one.
+        may be acted on before the block has exited, and reads inside do not see it yet.
+        Nested blocks join the outer one.
         """
         if getattr(self._group, 'items', None) is not None:
             yield

@@ -165,8 +165,9 @@ class _Fleet:
         self.processes = [
             NodeProcess(node_command('robot_executor', namespace=f'/{robot}',
                                      params_files=[config_file('drone.yaml')],
-                                     parameters={'tick_rate_hz': 50.0,
-                                                 'result_timeout_s': 10}),
+                                     # The default 20 Hz tick: a timed wait ends on
+                                     # time between ticks (the executor ticks early).
+                                     parameters={'result_timeout_s': 10}),
                         log_path=os.path.join(log_dir, f'{robot}.log'))
             for robot in self.robots]
         # A namespace of its own, so that a concurrent coordinator cannot answer.

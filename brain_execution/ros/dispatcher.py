@@ -754,13 +754,21 @@ class ActionDispatcher(Dispatcher):
             waiting = [e for e in self._dispatches.values() if e.state == _WAITING]
             if not waiting and not self._closed:
                 self._discovery_poll.cancel()
+        self._queue_discovered(waiting)
+
+    def _queue_discovered(self, waiting: typing.List[_Dispatch]) -> typing.List[_Dispatch]:
+        """Queue the waiting goals whose server appeared; return the others."""
         ready = {}
+        undiscovered = []
         for entry in waiting:
             key = id(entry.client)
             if key not in ready:
                 ready[key] = entry.client.server_is_ready()
             if ready[key]:
                 self._queue(entry)
+            else:
+                undiscovered.append(entry)
+        return undiscovered
 
     def _check(self) -> None:
         """Send what found its server; end what waited too long; runs on a steady timer."""
@@ -772,21 +780,15 @@ class ActionDispatcher(Dispatcher):
             calls = list(self._calls.values())
         failed = []
         lookups = []
-        ready = {}
         clock_s = None
+        for entry in self._queue_discovered([e for e in dispatches if e.state == _WAITING]):
+            if now - entry.created_mono >= self._discovery_timeout_s:
+                failed.append((entry.token, _failure(
+                    f'no action server /{entry.request.robot_id}/{entry.request.operation} '
+                    f'after {self._discovery_timeout_s:g} s')))
         for entry in dispatches:
             request = entry.request
-            if entry.state == _WAITING:
-                key = id(entry.client)
-                if key not in ready:
-                    ready[key] = entry.client.server_is_ready()
-                if ready[key]:
-                    self._queue(entry)
-                elif now - entry.created_mono >= self._discovery_timeout_s:
-                    failed.append((entry.token, _failure(
-                        f'no action server /{request.robot_id}/{request.operation} after '
-                        f'{self._discovery_timeout_s:g} s')))
-            elif entry.state in (_SENT, _ACTIVE):
+            if entry.state in (_SENT, _ACTIVE):
                 lost = self._lost(request.robot_id, entry.sent_mono, now)
                 if lost:
                     failed.append((entry.token, _failure(lost)))

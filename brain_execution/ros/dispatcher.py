@@ -855,7 +855,7 @@ class ActionDispatcher(Dispatcher):
                               elapsed_s=ended.elapsed_s,
                               message=(f'{ended.message} (result lost on the way; outcome from '
                                        f'/{request.robot_id}/query_operation)').lstrip())
-        self._node.get_logger().warn(
+        self._node.get_logger().warning(
             f'{what}: result lost; ended {code_name(outcome.code)} from query_operation')
         self._finish(token, outcome)
 

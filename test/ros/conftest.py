@@ -48,6 +48,21 @@ def _env() -> typing.Dict[str, str]:
     return env
 
 
+def spin_in_thread(executor) -> typing.Tuple[threading.Thread, typing.List[Exception]]:
+    """Spin an executor in a daemon thread; return it and the list of what ended spin()."""
+    errors = []
+
+    def spin():
+        try:
+            executor.spin()
+        except Exception as error:  # noqa: B902 - recorded for the test to assert on
+            errors.append(error)
+
+    thread = threading.Thread(target=spin, daemon=True)
+    thread.start()
+    return thread, errors
+
+
 def unique_robot_id(prefix: str) -> str:
     """Return a robot id no other test of this session uses."""
     return f'{prefix}_{uuid.uuid4().hex[:6]}'

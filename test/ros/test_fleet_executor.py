@@ -28,7 +28,7 @@ from rclpy.context import Context
 from rclpy.task import Future
 from std_msgs.msg import String
 
-from .conftest import DOMAIN_ID
+from .conftest import DOMAIN_ID, spin_in_thread
 
 _TIMEOUT_S = 30.0
 _CHURN = 300
@@ -50,20 +50,6 @@ def node():
     rclpy.try_shutdown(context=context)
 
 
-def _spin_in_thread(executor):
-    errors = []
-
-    def spin():
-        try:
-            executor.spin()
-        except Exception as error:  # noqa: B902 - asserted on by the tests
-            errors.append(error)
-
-    thread = threading.Thread(target=spin, daemon=True)
-    thread.start()
-    return thread, errors
-
-
 def test_subscriptions_timers_and_awaiting_coroutines_all_run(node):
     received = threading.Event()
     awaited = Future()
@@ -83,7 +69,7 @@ def test_subscriptions_timers_and_awaiting_coroutines_all_run(node):
         node.executor_under_test.create_task(waits_for_another_thread)
 
     timer = node.create_timer(0.01, start_coroutine_once)
-    thread, errors = _spin_in_thread(node.executor_under_test)
+    thread, errors = spin_in_thread(node.executor_under_test)
 
     def complete_from_another_thread():
         awaited.set_result(None)
@@ -129,7 +115,7 @@ def test_a_queued_handler_is_not_queued_again(node):
         return pending[handler]
 
     pool.submit = submit
-    thread, errors = _spin_in_thread(executor)
+    thread, errors = spin_in_thread(executor)
     try:
         assert busy.acquire(timeout=_TIMEOUT_S) and busy.acquire(timeout=_TIMEOUT_S)
         for blocker in blockers:
@@ -149,7 +135,7 @@ def test_an_exception_in_a_callback_ends_spin(node):
         raise RuntimeError('callback failed')
 
     node.create_timer(0.01, broken)
-    thread, errors = _spin_in_thread(node.executor_under_test)
+    thread, errors = spin_in_thread(node.executor_under_test)
     thread.join(_TIMEOUT_S)
     assert not thread.is_alive(), 'spin() went on after a callback raised'
     assert len(errors) == 1 and str(errors[0]) == 'callback failed'
@@ -160,7 +146,7 @@ def test_clients_destroyed_by_another_thread_do_not_end_spin(node):
     # destroyed meanwhile by another thread makes the wait fail ("action client pointer is
     # invalid"). The next wait no longer contains it.
     node.create_timer(0.001, lambda: None)  # keeps the executor rebuilding its wait set
-    thread, errors = _spin_in_thread(node.executor_under_test)
+    thread, errors = spin_in_thread(node.executor_under_test)
     for index in range(_CHURN):
         client = ActionClient(node, CaptureImage, f'/churn_{index}/capture_image')
         client.destroy()

@@ -35,7 +35,7 @@ from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.context import Context
 from rclpy.executors import MultiThreadedExecutor
 
-from .conftest import DOMAIN_ID
+from .conftest import DOMAIN_ID, spin_in_thread
 
 _SENDERS = 4
 _GOALS_EACH = 150
@@ -66,16 +66,7 @@ def loop():
     executor = MultiThreadedExecutor(num_threads=4, context=context)
     executor.add_node(server_node)
     executor.add_node(client_node)
-    spin_errors = []
-
-    def spin():
-        try:
-            executor.spin()
-        except Exception as error:  # noqa: B902 - the test asserts there is none
-            spin_errors.append(error)
-
-    spinner = threading.Thread(target=spin, daemon=True)
-    spinner.start()
+    spinner, spin_errors = spin_in_thread(executor)
     client = ActionClient(client_node, CaptureImage, action, **qos)
     serial = SerialCalls(client_node)
     yield {'client': client, 'serial': serial, 'spinner': spinner, 'errors': spin_errors,

@@ -45,5 +45,10 @@ setup(
             'robot_executor = brain_execution.ros.robot_executor:main',
             'coordinator = brain_execution.ros.coordinator:main',
         ],
+        # Platform bridges by the name the executor's `bridge` parameter gives; other
+        # packages add theirs to the same group (see brain_execution/bridges/registry.py).
+        'brain_execution.bridges': [
+            'sim = brain_execution.sim.plugin:create_bridge',
+        ],
     },
 )

@@ -21,27 +21,110 @@ Operations never wait inside a bridge. A command is issued and returns a
 operation from timers, so no executor thread is held while a robot moves, and lets a bridge
 whose autopilot acknowledges slowly (MAVROS waits up to 5 s for COMMAND_ACK) fit the same
 shape as the simulator, which answers at once.
+
+A bridge's life, as the robot executor drives it:
+
+1. Its factory (found by name in the ``brain_execution.bridges`` entry-point group, see
+   :mod:`brain_execution.bridges.registry`) is called with a :class:`BridgeContext`; the
+   bridge reads its own parameters there, under ``<bridge name>.*``.
+2. :meth:`PlatformBridge.setup` hands it the executor's node and a callback group of its own
+   (as py_trees_ros ``setup(node=...)`` does); it creates its subscriptions, clients and
+   timers there, including periodic work of its own such as a setpoint stream.
+3. Commands, :meth:`~PlatformBridge.snapshot` and :meth:`~PlatformBridge.update` are called by
+   the runtime until :meth:`~PlatformBridge.close`.
+
+Threading contract:
+
+* The runtime serialises every command and every :meth:`~PlatformBridge.update` call (it holds
+  its lock), but they come from any executor thread: the tick, or an action goal's thread.
+* A bridge's own callbacks (subscriptions, service responses, timers in its callback group)
+  run on other executor threads at the same time. They complete the commands' handles
+  (:class:`CommandHandle` is safe to complete from any thread).
+* :meth:`~PlatformBridge.snapshot` is called from any thread, with or without the runtime's
+  lock (the state publisher reads it too). It must not block: return the latest immutable
+  :class:`~brain_execution.core.state.RobotSnapshot`, replaced whole by the callbacks.
+* No command blocks, ever: a service call is sent asynchronously and its answer completes the
+  handle. Emergency commands must not queue behind other commands of the bridge.
 """
 
 import abc
+import dataclasses
+import enum
+import threading
 import typing
 
+from .envelope import SafetyEnvelope
 from .errors import ExecutionError
+from .geo import GeoPoint
 from .state import Platform, RobotSnapshot
 
-__all__ = ['CommandHandle', 'PlatformBridge']
+__all__ = ['ArrayParameter', 'BridgeContext', 'BridgeUnavailableError', 'CommandHandle',
+           'ParameterSource', 'PlatformBridge']
+
+
+class BridgeUnavailableError(ValueError):
+    """Raised when a bridge cannot be built: unknown name, missing package, bad settings."""
+
+
+class ArrayParameter(enum.Enum):
+    """Default of an array parameter, declared by element type; unset, it reads as ``[]``."""
+
+    BOOL = 'bool[]'
+    INTEGER = 'integer[]'
+    DOUBLE = 'double[]'
+    STRING = 'string[]'
+
+
+class ParameterSource(typing.Protocol):
+    """Where a bridge declares and reads its own read-only parameters."""
+
+    def declare(self, name: str, default: typing.Any, description: str,
+                limits: typing.Optional[typing.Tuple[float, float]] = None) -> typing.Any:
+        """
+        Declare ``<bridge>.<name>`` and return its value.
+
+        :param default: the default value, whose type is the parameter's; an
+            :class:`ArrayParameter` declares an array parameter, read as ``[]`` when unset.
+        :param limits: inclusive range of a numeric parameter.
+        """
+
+
+@dataclasses.dataclass(frozen=True)
+class BridgeContext:
+    """
+    What a bridge factory gets: the robot it drives and where its parameters are.
+
+    :param robot_id: the robot's name (also its namespace without the slash, by default).
+    :param platform: the kind of vehicle the executor was configured as.
+    :param home: geographic origin of the local ENU frame.
+    :param envelope: the robot's safety envelope (speed limits, payload mass, ...).
+    :param parameters: declares the bridge's own parameters, ``<bridge>.<name>``.
+    :param request_tick: asks the executor to advance the operations soon, e.g. when an
+        acknowledgement completed a handle between two ticks; callable from any thread.
+    """
+
+    robot_id: str
+    platform: Platform
+    home: GeoPoint
+    envelope: SafetyEnvelope
+    parameters: ParameterSource
+    request_tick: typing.Callable[[], None] = lambda: None
 
 
 class CommandHandle:
     """A command sent to a platform whose acknowledgement may still be pending."""
 
-    __slots__ = ('_done', '_error', '_value', 'description')
+    __slots__ = ('_callbacks', '_done', '_error', '_lock', '_value', 'description')
 
     def __init__(self, description: str = ''):
         self.description = description
         self._done = False
         self._error = None
         self._value = None
+        self._callbacks = []
+        # Bridges complete handles from their own callback threads while the runtime reads
+        # them from the tick: the answer is written before ``_done`` under one lock.
+        self._lock = threading.Lock()
 
     @classmethod
     def succeeded(cls, value: typing.Any = None, description: str = '') -> 'CommandHandle':
@@ -57,15 +140,40 @@ class CommandHandle:
         handle.set_error(error)
         return handle
 
-    def set_result(self, value: typing.Any = None) -> None:
-        """Mark the command acknowledged; later calls are ignored (first answer wins)."""
-        if not self._done:
-            self._done, self._value = True, value
+    def set_result(self, value: typing.Any = None) -> bool:
+        """
+        Mark the command acknowledged; later answers are ignored (first answer wins).
 
-    def set_error(self, error: ExecutionError) -> None:
-        """Mark the command refused or lost; later calls are ignored (first answer wins)."""
-        if not self._done:
-            self._done, self._error = True, error
+        :return: whether this call completed the handle.
+        """
+        return self._complete(value, None)
+
+    def set_error(self, error: ExecutionError) -> bool:
+        """
+        Mark the command refused or lost; later answers are ignored (first answer wins).
+
+        :return: whether this call completed the handle.
+        """
+        return self._complete(None, error)
+
+    def _complete(self, value: typing.Any, error: typing.Optional[ExecutionError]) -> bool:
+        with self._lock:
+            if self._done:
+                return False
+            self._value, self._error = value, error
+            self._done = True
+            callbacks, self._callbacks = self._callbacks, []
+        for callback in callbacks:
+            callback(self)
+        return True
+
+    def add_done_callback(self, callback: typing.Callable[['CommandHandle'], None]) -> None:
+        """Call ``callback(handle)`` once the handle completes (at once if it has)."""
+        with self._lock:
+            if not self._done:
+                self._callbacks.append(callback)
+                return
+        callback(self)
 
     def done(self) -> bool:
         return self._done
@@ -94,6 +202,16 @@ class PlatformBridge(abc.ABC):
 
     def __init__(self, platform: Platform):
         self.platform = platform
+
+    def setup(self, *, node: typing.Any, callback_group: typing.Any) -> None:  # noqa: B027
+        """
+        Create the bridge's ROS entities; called once, before the first command.
+
+        :param node: the robot executor's ``rclpy.node.Node``; names are relative to its
+            namespace, and its clock is the one every wait follows (sim time included).
+        :param callback_group: the bridge's own group for every subscription, client and
+            timer it creates, so its callbacks never wait behind an operation's.
+        """
 
     @abc.abstractmethod
     def snapshot(self) -> RobotSnapshot:
@@ -165,7 +283,16 @@ class PlatformBridge(abc.ABC):
         """Send bytes over the robot's data link; the handle's value is the bytes sent."""
 
     def update(self, now_s: float) -> None:  # noqa: B027 - optional hook, empty on purpose
-        """Advance to time now_s (simulators integrate motion here); real bridges ignore it."""
+        """
+        Advance to time now_s on the node clock; called on every tick, under the runtime lock.
+
+        Simulators integrate motion here; real bridges may check their data for staleness.
+        """
 
     def close(self) -> None:  # noqa: B027 - optional hook, empty on purpose
-        """Release the bridge's resources; called once when the executor shuts down."""
+        """
+        Release the bridge's resources; called once when the executor shuts down.
+
+        Called after the running operations were ended and the vehicle commanded to hold, so
+        that the hold can still go out; pending handles should be failed here.
+        """

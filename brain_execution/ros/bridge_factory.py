@@ -14,35 +14,45 @@
 
 
 """
-Pick and build the platform bridge named by the executor's ``bridge`` parameter.
+Build and set up the platform bridge named by the executor's ``bridge`` parameter.
 
-Bridges are imported here, lazily, so that a robot without a platform's message packages
-(no MAVROS on a ground robot) still runs the bridges it has.
+The bridge is looked up by name in the ``brain_execution.bridges`` entry-point group, so this
+module knows no bridge: a robot without a platform's message packages (no MAVROS on a ground
+robot) still runs the bridges it has, and a team's own bridge needs no change here.
 """
 
-from brain_execution.core.bridge import PlatformBridge
+import typing
 
-from .config import ExecutorConfig
+from brain_execution.bridges.registry import create_bridge
+from brain_execution.core.bridge import BridgeContext, PlatformBridge
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
+from rclpy.node import Node
+
+from .config import ExecutorConfig, NodeParameters
 
 __all__ = ['make_bridge']
 
 
-def make_bridge(config: ExecutorConfig) -> PlatformBridge:
+def make_bridge(node: Node, config: ExecutorConfig, *,
+                request_tick: typing.Callable[[], None] = lambda: None) -> PlatformBridge:
     """
-    Return a new bridge for the configured platform.
+    Return the configured platform's bridge, its parameters declared and its setup done.
 
-    :raises ValueError: the bridge name is unknown.
+    The bridge gets a mutually exclusive callback group of its own: its callbacks never run
+    two at a time (so it needs no lock of its own between them) and never wait behind an
+    operation's goal callbacks.
+
+    :param request_tick: what the bridge calls to have the operations advanced soon.
+    :raises BridgeUnavailableError: a ValueError naming the bridge and what is missing.
     """
-    if config.bridge == 'sim':
-        from brain_execution.sim.bridge import SimBridge
-        return SimBridge(
-            platform=config.platform,
-            robot_id=config.robot_id,
-            home=config.home,
-            battery_percent=config.sim.initial_battery_percent,
-            max_speed_mps=config.sim.max_speed_mps,
-            docks=dict(config.sim.docks),
-            start_docked=config.sim.start_docked,
-            max_payload_kg=config.envelope.max_payload_kg,
-        )
-    raise ValueError(f'bridge={config.bridge!r} unknown')
+    context = BridgeContext(
+        robot_id=config.robot_id,
+        platform=config.platform,
+        home=config.home,
+        envelope=config.envelope,
+        parameters=NodeParameters(node, config.bridge),
+        request_tick=request_tick,
+    )
+    bridge = create_bridge(config.bridge, context)
+    bridge.setup(node=node, callback_group=MutuallyExclusiveCallbackGroup())
+    return bridge

@@ -25,6 +25,7 @@ import dataclasses
 import math
 import typing
 
+from brain_execution.core.bridge import ArrayParameter
 from brain_execution.core.envelope import SafetyEnvelope
 from brain_execution.core.geo import GeoPoint
 from brain_execution.core.state import Platform
@@ -32,17 +33,7 @@ from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescri
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 
-__all__ = ['ExecutorConfig', 'SimConfig', 'declare_all', 'declare_and_load']
-
-
-@dataclasses.dataclass(frozen=True)
-class SimConfig:
-    """Settings of the built-in simulated platform (bridge: sim)."""
-
-    initial_battery_percent: float
-    start_docked: bool
-    docks: typing.Mapping[str, typing.Tuple[float, float]]
-    max_speed_mps: float
+__all__ = ['ExecutorConfig', 'NodeParameters', 'declare_all', 'declare_and_load']
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,7 +52,14 @@ class ExecutorConfig:
     history_size: int
     result_timeout_s: int
     intake_queue_depth: int
-    sim: SimConfig
+
+
+_ARRAY_TYPES = {
+    ArrayParameter.BOOL: Parameter.Type.BOOL_ARRAY,
+    ArrayParameter.INTEGER: Parameter.Type.INTEGER_ARRAY,
+    ArrayParameter.DOUBLE: Parameter.Type.DOUBLE_ARRAY,
+    ArrayParameter.STRING: Parameter.Type.STRING_ARRAY,
+}
 
 
 def _float_range(lo: float, hi: float) -> typing.List[FloatingPointRange]:
@@ -76,7 +74,9 @@ def _int_range(lo: int, hi: int) -> typing.List[IntegerRange]:
 _PARAMETERS = (
     ('robot_id', '', 'Robot name; empty = the node namespace without its leading slash.', None),
     ('platform', 'drone', 'Vehicle kind: drone, ground or surface.', None),
-    ('bridge', 'sim', 'Platform bridge: sim (built-in simulator).', None),
+    ('bridge', 'sim', 'Platform bridge, by its name in the brain_execution.bridges entry-point '
+     'group: sim (built-in simulator), mavros, nav2, nmea; its own parameters are <bridge>.*.',
+     None),
     ('home.latitude_deg', 47.397742, 'Home latitude, WGS-84 degrees (local frame origin).',
      (-90.0, 90.0)),
     ('home.longitude_deg', 8.545594, 'Home longitude, WGS-84 degrees.', (-180.0, 180.0)),
@@ -104,11 +104,6 @@ _PARAMETERS = (
      (1, 86400)),
     ('intake_queue_depth', 1000, 'Depth of the action services queues; a burst larger than '
      'this from one client can overflow DDS history.', (10, 100000)),
-    ('sim.initial_battery_percent', 100.0, 'Simulated battery at start, %.', (0.0, 100.0)),
-    ('sim.start_docked', False, 'Whether the simulated robot starts on its dock.', None),
-    ('sim.docks', Parameter.Type.STRING_ARRAY, 'Simulated docks as "name:x_m:y_m" strings.',
-     None),
-    ('sim.max_speed_mps', 10.0, 'Top speed of the simulated vehicle, m/s.', (0.1, 100.0)),
 )
 
 
@@ -125,8 +120,8 @@ def declare_all(node: Node, table) -> typing.Dict[str, typing.Any]:
     """
     Declare read-only parameters from (name, default, description, limits) rows.
 
-    A default that is a ``Parameter.Type`` declares an array parameter by type, read back
-    as an empty list when it is not set.
+    A default that is a ``Parameter.Type`` or an :class:`ArrayParameter` declares an array
+    parameter by type, read back as an empty list when it is not set.
 
     :return: every parameter's value by name.
     """
@@ -137,6 +132,8 @@ def declare_all(node: Node, table) -> typing.Dict[str, typing.Any]:
             descriptor.floating_point_range = _float_range(*limits)
         elif limits is not None and isinstance(default, int):
             descriptor.integer_range = _int_range(*limits)
+        if isinstance(default, ArrayParameter):
+            default = _ARRAY_TYPES[default]
         value = node.declare_parameter(name, default, descriptor).value
         # Array parameters are declared by type so that an absent one reads as empty.
         values[name] = [] if value is None else value
@@ -154,8 +151,8 @@ def _load(v: typing.Mapping[str, typing.Any], namespace: str) -> ExecutorConfig:
     except ValueError:
         raise ValueError(f'platform={platform_name!r} unknown; expected one of '
                          f'{[p.value for p in Platform]}') from None
-    if bridge != 'sim':
-        raise ValueError(f"bridge={bridge!r} unknown; this version provides 'sim'")
+    if not bridge:
+        raise ValueError('bridge is empty; name a bridge, e.g. sim or mavros')
     for name in ('home.latitude_deg', 'home.longitude_deg'):
         if not math.isfinite(v[name]):
             raise ValueError(f'{name}={v[name]} must be finite')
@@ -186,26 +183,22 @@ def _load(v: typing.Mapping[str, typing.Any], namespace: str) -> ExecutorConfig:
         history_size=v['history_size'],
         result_timeout_s=v['result_timeout_s'],
         intake_queue_depth=v['intake_queue_depth'],
-        sim=SimConfig(
-            initial_battery_percent=v['sim.initial_battery_percent'],
-            start_docked=v['sim.start_docked'],
-            docks=_parse_docks(v['sim.docks']),
-            max_speed_mps=v['sim.max_speed_mps'],
-        ),
     )
 
 
-def _parse_docks(entries: typing.Sequence[str]) -> typing.Dict[str, typing.Tuple[float, float]]:
-    docks = {}
-    for entry in entries:
-        if not entry:
-            continue
-        parts = entry.split(':')
-        try:
-            name, x, y = parts[0], float(parts[1]), float(parts[2])
-        except (IndexError, ValueError):
-            raise ValueError(f'sim.docks entry {entry!r} is not "name:x_m:y_m"') from None
-        if not name or len(parts) != 3 or not (math.isfinite(x) and math.isfinite(y)):
-            raise ValueError(f'sim.docks entry {entry!r} is not "name:x_m:y_m"')
-        docks[name] = (x, y)
-    return docks
+class NodeParameters:
+    """
+    A bridge's :class:`~brain_execution.core.bridge.ParameterSource`: the node's parameters.
+
+    Read-only parameters of the executor node under ``<prefix>.``, declared with descriptors
+    like the executor's own, so ``ros2 param describe`` documents them too.
+    """
+
+    def __init__(self, node: Node, prefix: str):
+        self._node = node
+        self._prefix = prefix
+
+    def declare(self, name: str, default: typing.Any, description: str,
+                limits: typing.Optional[typing.Tuple[float, float]] = None) -> typing.Any:
+        full = f'{self._prefix}.{name}'
+        return declare_all(self._node, ((full, default, description, limits),))[full]

@@ -74,7 +74,8 @@ class RobotExecutorNode(Node):
 
     * robot_id (str): robot name; empty = the namespace.
     * platform (str): drone, ground or surface.
-    * bridge (str): platform bridge; ``sim`` is built in.
+    * bridge (str): platform bridge, by name in the ``brain_execution.bridges`` entry-point
+      group (``sim`` is built in); the bridge declares its own parameters, ``<bridge>.*``.
     * home.latitude_deg, home.longitude_deg (float): origin of the local ENU frame.
     * geofence.polygon_xy (float[]): fence vertices x0, y0, x1, y1, ... (m); unset = none.
     * geofence.altitude_ceiling_m (float): highest target altitude above home (m).
@@ -87,7 +88,7 @@ class RobotExecutorNode(Node):
     * history_size (int): ended operations remembered for idempotency and queries.
     * result_timeout_s (int): how long an ended goal's result stays available.
     * intake_queue_depth (int): depth of the action services' queues.
-    * sim.* : settings of the built-in simulator (see config/*.yaml).
+    * <bridge>.* : the bridge's own settings (e.g. ``sim.*``, see config/*.yaml).
 
     All parameters are read-only; ``use_sim_time`` is honoured by every wait and timer.
     """
@@ -96,9 +97,13 @@ class RobotExecutorNode(Node):
         super().__init__(node_name, **kwargs)
         self.config = declare_and_load(self)
         self._wake = self.create_guard_condition(lambda: None)
+        # The tick owns the simulator and every program; it must never wait behind a goal.
+        loop_group = MutuallyExclusiveCallbackGroup()
+        # A bridge whose acknowledgement arrives between two ticks asks for one at once.
+        self._tick_request = self.create_guard_condition(self._tick, callback_group=loop_group)
         self.runtime = RobotRuntime(
             robot_id=self.config.robot_id,
-            bridge=make_bridge(self.config),
+            bridge=make_bridge(self, self.config, request_tick=self._request_tick),
             envelope=self.config.envelope,
             home=self.config.home,
             clock=self._now,
@@ -113,8 +118,6 @@ class RobotExecutorNode(Node):
                                                  EVENTS_QOS)
         self._fleet_pub = self.create_publisher(DiagnosticStatus, '/fleet/status', EVENTS_QOS)
 
-        # The tick owns the simulator and every program; it must never wait behind a goal.
-        loop_group = MutuallyExclusiveCallbackGroup()
         self._tick_timer = self.create_timer(1.0 / self.config.tick_rate_hz, self._tick,
                                              callback_group=loop_group)
         # One extra tick when a timed wait ends between two periodic ticks, so that a 0.1 s
@@ -227,6 +230,9 @@ class RobotExecutorNode(Node):
             self._events_pub.publish(record_status(
                 record, robot_id=self.config.robot_id, stamp=self.get_clock().now().to_msg()))
         return result
+
+    def _request_tick(self) -> None:
+        self._tick_request.trigger()
 
     def _tick(self) -> None:
         self.runtime.tick()

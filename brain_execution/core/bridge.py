@@ -55,7 +55,7 @@ import typing
 
 from .envelope import SafetyEnvelope
 from .errors import ExecutionError
-from .geo import GeoPoint
+from .geo import GeoPoint, LocalPoint
 from .state import Platform, RobotSnapshot
 
 __all__ = ['ArrayParameter', 'BridgeContext', 'BridgeUnavailableError', 'CommandHandle',
@@ -112,16 +112,33 @@ class BridgeContext:
 
 
 class CommandHandle:
-    """A command sent to a platform whose acknowledgement may still be pending."""
+    """
+    A command sent to a platform: its acknowledgement, and later how the platform carried it out.
 
-    __slots__ = ('_callbacks', '_done', '_error', '_lock', '_value', 'description')
+    A handle is *done* once the platform acknowledged or refused the command
+    (:meth:`set_result`, :meth:`set_error`). A bridge whose platform reports on the behaviour
+    it started may then also :meth:`finish` it (arrived, docked, landed: the navigation stack
+    or autopilot says so) or :meth:`interrupt` it (the behaviour was abandoned: navigation
+    aborted, a pilot took over, the autopilot left the commanded mode). Programs watch the
+    handles they issued, so an interruption ends the operation with the bridge's error on the
+    next tick. A bridge that supersedes its own command (a new setpoint, the next waypoint's
+    goal) leaves the old handle alone: superseding is not an interruption.
+    """
+
+    __slots__ = ('_callbacks', '_done', '_error', '_finished', '_interruption', '_lock',
+                 '_value', 'description', 'feedback')
 
     def __init__(self, description: str = ''):
         self.description = description
         self._done = False
         self._error = None
         self._value = None
+        self._finished = False
+        self._interruption: typing.Optional[ExecutionError] = None
         self._callbacks = []
+        #: What the platform reports while it carries the command out, by the name of the
+        #: operation's feedback field (e.g. ``current_waypoint``); written by the bridge.
+        self.feedback: typing.Dict[str, typing.Any] = {}
         # Bridges complete handles from their own callback threads while the runtime reads
         # them from the tick: the answer is written before ``_done`` under one lock.
         self._lock = threading.Lock()
@@ -156,6 +173,34 @@ class CommandHandle:
         """
         return self._complete(None, error)
 
+    def finish(self, value: typing.Any = None) -> bool:
+        """
+        Report that the platform completed the behaviour; acknowledges it first if need be.
+
+        :param value: the handle's value when this also acknowledges it.
+        :return: whether this call settled the handle (not already finished or interrupted).
+        """
+        self._complete(value, None)
+        with self._lock:
+            if self._error is not None or self._finished or self._interruption is not None:
+                return False
+            self._finished = True
+            return True
+
+    def interrupt(self, error: ExecutionError) -> bool:
+        """
+        Report that the platform abandoned the behaviour; refuses the command if still pending.
+
+        :return: whether this call settled the handle (not already finished or interrupted).
+        """
+        if self._complete(None, error):
+            return True
+        with self._lock:
+            if self._error is not None or self._finished or self._interruption is not None:
+                return False
+            self._interruption = error
+            return True
+
     def _complete(self, value: typing.Any, error: typing.Optional[ExecutionError]) -> bool:
         with self._lock:
             if self._done:
@@ -168,7 +213,7 @@ class CommandHandle:
         return True
 
     def add_done_callback(self, callback: typing.Callable[['CommandHandle'], None]) -> None:
-        """Call ``callback(handle)`` once the handle completes (at once if it has)."""
+        """Call ``callback(handle)`` once the handle is done (at once if it is)."""
         with self._lock:
             if not self._done:
                 self._callbacks.append(callback)
@@ -176,15 +221,28 @@ class CommandHandle:
         callback(self)
 
     def done(self) -> bool:
+        """Return whether the command was acknowledged or refused."""
         return self._done
 
     @property
     def error(self) -> typing.Optional[ExecutionError]:
+        """Return why the command was refused, or None."""
         return self._error
 
     @property
     def value(self) -> typing.Any:
+        """Return the acknowledgement's value."""
         return self._value
+
+    @property
+    def finished(self) -> bool:
+        """Return whether the platform reported the behaviour complete."""
+        return self._finished
+
+    @property
+    def interruption(self) -> typing.Optional[ExecutionError]:
+        """Return why the platform abandoned the behaviour after acknowledging it, or None."""
+        return self._interruption
 
 
 class PlatformBridge(abc.ABC):
@@ -194,7 +252,12 @@ class PlatformBridge(abc.ABC):
     Positions are in the local ENU frame with home at the origin (metres); z is height above
     home and is ignored by ground and surface platforms. Every command returns a
     :class:`CommandHandle` without blocking. A platform that cannot do something returns a
-    handle failed with :class:`~brain_execution.core.errors.UnsupportedOperationError`.
+    handle failed with :class:`~brain_execution.core.errors.UnsupportedOperationError`, and
+    lists the operations it cannot do at all in :meth:`unsupported_operations`.
+
+    Composite motions (orbit, waypoints, scans, return home) are driven by the programs from
+    :meth:`go_to`, unless the platform does them natively: :meth:`follow_waypoints` and
+    :meth:`return_home` return None to leave them to the programs.
     """
 
     #: Name used in RobotState.bridge, e.g. ``'sim'`` or ``'mavros'``.
@@ -240,7 +303,12 @@ class PlatformBridge(abc.ABC):
 
     @abc.abstractmethod
     def hold(self) -> CommandHandle:
-        """Stop and hold the current position: brake, hover or station-keep."""
+        """
+        Stop and hold the current position: brake, hover or station-keep.
+
+        A vehicle under a pilot's control is acknowledged without acting: the executor holds
+        after a cancel, a timeout or a failure, and must never fight the pilot.
+        """
 
     @abc.abstractmethod
     def emergency_stop(self) -> CommandHandle:
@@ -281,6 +349,35 @@ class PlatformBridge(abc.ABC):
     @abc.abstractmethod
     def send_data(self, *, destination: str, content_type: str, data: bytes) -> CommandHandle:
         """Send bytes over the robot's data link; the handle's value is the bytes sent."""
+
+    def unsupported_operations(self) -> typing.Mapping[str, str]:
+        """
+        Return the operations this bridge cannot do at all, each with the reason.
+
+        The runtime refuses them at intake with UNSUPPORTED and that reason, so a catalog
+        operation the platform kind has but this bridge lacks (a camera on MAVROS, say) is
+        answered honestly. Read once, when the runtime is built.
+        """
+        return {}
+
+    def follow_waypoints(self, *, points: typing.Sequence[LocalPoint], speed_mps: float,
+                         acceptance_radius_m: float) -> typing.Optional[CommandHandle]:
+        """
+        Follow points natively (a navigation stack's waypoint follower), or return None.
+
+        The handle is acknowledged when the platform took the route, its ``feedback`` carries
+        ``current_waypoint``, and it is finished with the number of waypoints completed as
+        its value (or interrupted with the platform's error).
+        """
+        return None
+
+    def return_home(self, *, speed_mps: float, land: bool) -> typing.Optional[CommandHandle]:
+        """
+        Return home natively (an autopilot's RTL), or return None.
+
+        The handle is finished once the vehicle is home (landed and disarmed when ``land``).
+        """
+        return None
 
     def update(self, now_s: float) -> None:  # noqa: B027 - optional hook, empty on purpose
         """

@@ -70,6 +70,9 @@ class ProgramContext:
         # When the timed wait in progress ends (node time, s), else None: the adapter ticks
         # then, rather than at the next periodic tick.
         self.wake_at_s: typing.Optional[float] = None
+        # Acknowledged commands whose behaviour the platform may still abandon: an
+        # interruption of any of them ends the program (see CommandHandle.interrupt).
+        self._watched: typing.List[CommandHandle] = []
 
     @property
     def now(self) -> float:
@@ -107,23 +110,37 @@ class ProgramContext:
         if phase is not None:
             self.report(phase=phase)
         while not handle.done():
-            self.require_link()
+            self.check_platform()
             yield
         if handle.error is not None:
             raise handle.error
+        if not handle.finished:
+            self._watched.append(handle)
         return handle.value
 
     def wait_until(self, condition: typing.Callable[[RobotSnapshot], bool],
-                   on_tick: typing.Callable[[RobotSnapshot], None] = None):
-        """Yield until ``condition(snapshot)`` holds, calling ``on_tick`` on every tick."""
+                   on_tick: typing.Callable[[RobotSnapshot], None] = None,
+                   until: typing.Optional[CommandHandle] = None):
+        """
+        Yield until ``condition(snapshot)`` holds, calling ``on_tick`` on every tick.
+
+        :param until: also return once this command's behaviour is finished, as the
+            platform reports it (a navigation stack's own goal tolerance, say).
+        """
         while True:
             snapshot = self.snapshot
-            self.require_link(snapshot)
+            self.check_platform(snapshot)
             if on_tick is not None:
                 on_tick(snapshot)
-            if condition(snapshot):
+            if condition(snapshot) or (until is not None and until.finished):
                 return snapshot
             yield
+
+    def wait_finished(self, handle: CommandHandle,
+                      on_tick: typing.Callable[[RobotSnapshot], None] = None):
+        """Yield until the platform reports the command's behaviour finished; return its value."""
+        yield from self.wait_until(lambda s: False, on_tick, until=handle)
+        return handle.value
 
     def wait_for(self, duration_s: float,
                  on_tick: typing.Callable[[RobotSnapshot], None] = None):
@@ -132,7 +149,7 @@ class ProgramContext:
         start = self.now
         while self.now < end:
             snapshot = self.snapshot
-            self.require_link(snapshot)
+            self.check_platform(snapshot)
             if on_tick is not None:
                 on_tick(snapshot)
             if duration_s > 0.0:
@@ -154,6 +171,18 @@ class ProgramContext:
         snapshot = snapshot or self.snapshot
         if not snapshot.link_up:
             raise CommunicationError('link to the platform is down')
+
+    def check_platform(self, snapshot: RobotSnapshot = None) -> None:
+        """
+        Fail the operation when the link is down or the platform abandoned a command.
+
+        :raises ExecutionError: the link is down (CommunicationError), or the interruption
+            a bridge reported on a command this program issued.
+        """
+        self.require_link(snapshot)
+        for handle in self._watched:
+            if handle.interruption is not None:
+                raise handle.interruption
 
     def call_hook(self, name: str, *args, **kwargs):
         """Call an adapter hook, or fail clearly when the adapter did not provide it."""

@@ -58,9 +58,9 @@ def _go_to(ctx: ProgramContext, point: LocalPoint, speed_mps: float, radius_m: f
            phase: str = 'cruising', progress_span: typing.Tuple[float, float] = (0.0, 1.0)):
     """Drive to one point, reporting distance and progress; return the final snapshot."""
     z = _travel_altitude(ctx, point)
-    yield from ctx.command(ctx.bridge.go_to(x_m=point.x_m, y_m=point.y_m, z_m=z,
-                                            speed_mps=speed_mps, yaw_rad=point.yaw_rad),
-                           phase=phase)
+    handle = ctx.bridge.go_to(x_m=point.x_m, y_m=point.y_m, z_m=z, speed_mps=speed_mps,
+                              yaw_rad=point.yaw_rad)
+    yield from ctx.command(handle, phase=phase)
     use_z = ctx.bridge.platform is Platform.DRONE
     start = ctx.snapshot.distance_to(point.x_m, point.y_m, z if use_z else None)
     lo, hi = progress_span
@@ -74,7 +74,8 @@ def _go_to(ctx: ProgramContext, point: LocalPoint, speed_mps: float, radius_m: f
         ctx.report(progress=lo + (hi - lo) * done, distance_remaining_m=max(0.0, d - radius_m),
                    eta_s=max(0.0, d - radius_m) / max(speed_mps, 0.1), position=_position(s))
 
-    return (yield from ctx.wait_until(lambda s: distance(s) <= radius_m, on_tick))
+    return (yield from ctx.wait_until(lambda s: distance(s) <= radius_m, on_tick,
+                                      until=handle))
 
 
 def _follow(ctx: ProgramContext, points: typing.Sequence[LocalPoint], speed_mps: float,
@@ -200,6 +201,10 @@ def orbit(ctx: ProgramContext, p: typing.Mapping[str, typing.Any]):
 
 
 def follow_waypoints(ctx: ProgramContext, p: typing.Mapping[str, typing.Any]):
+    native = ctx.bridge.follow_waypoints(points=p['waypoints'], speed_mps=p['speed_mps'],
+                                         acceptance_radius_m=p['acceptance_radius_m'])
+    if native is not None:
+        return (yield from _follow_natively(ctx, native, len(p['waypoints'])))
     completed = [0]
 
     def on_point(i: int) -> None:
@@ -207,6 +212,18 @@ def follow_waypoints(ctx: ProgramContext, p: typing.Mapping[str, typing.Any]):
 
     yield from _follow(ctx, p['waypoints'], p['speed_mps'], p['acceptance_radius_m'], on_point)
     return {'waypoints_completed': completed[0]}
+
+
+def _follow_natively(ctx: ProgramContext, handle, count: int):
+    """Let the platform's own waypoint follower drive the route, reporting its feedback."""
+    yield from ctx.command(handle, phase='following')
+
+    def on_tick(s: RobotSnapshot) -> None:
+        current = int(handle.feedback.get('current_waypoint', 0))
+        ctx.report(progress=current / count, current_waypoint=current, position=_position(s))
+
+    completed = yield from ctx.wait_finished(handle, on_tick)
+    return {'waypoints_completed': count if completed is None else int(completed)}
 
 
 def scan_area(ctx: ProgramContext, p: typing.Mapping[str, typing.Any]):
@@ -268,6 +285,12 @@ def dropoff(ctx: ProgramContext, p: typing.Mapping[str, typing.Any]):
 
 def return_home(ctx: ProgramContext, p: typing.Mapping[str, typing.Any]):
     drone = ctx.bridge.platform is Platform.DRONE
+    native = ctx.bridge.return_home(speed_mps=p['speed_mps'], land=drone and p['land'])
+    if native is not None:
+        yield from ctx.command(native, phase='returning')
+        yield from ctx.wait_finished(native, lambda s: ctx.report(
+            distance_remaining_m=s.distance_to(0.0, 0.0), position=_position(s)))
+        return {'distance_to_home_m': ctx.snapshot.distance_to(0.0, 0.0)}
     home = LocalPoint(x_m=0.0, y_m=0.0, z_m=ctx.snapshot.z_m if drone else 0.0)
     s = yield from _go_to(ctx, home, p['speed_mps'], 1.0, phase='returning',
                           progress_span=(0.0, 0.8 if drone and p['land'] else 1.0))

@@ -204,6 +204,7 @@ class RobotRuntime:
         self._id_counter = itertools.count(1)
         self._id_prefix = f'{robot_id}-{uuid.uuid4().hex[:8]}'
         self.specs = {spec.name: spec for spec in catalog_module.operations_for(bridge.platform)}
+        self._unsupported = dict(bridge.unsupported_operations())
 
     # --- queries -------------------------------------------------------------------------
 
@@ -256,6 +257,10 @@ class RobotRuntime:
                 return self._refused(name, operation_id, priority, now, ExecutionError(
                     f'{self.robot_id} ({self.bridge.platform.value}) has no {name!r} '
                     f'operation', code=ErrorCode.UNSUPPORTED))
+            if name in self._unsupported:
+                return self._refused(name, operation_id, priority, now, ExecutionError(
+                    f'{name} is not supported by the {self.bridge.name} bridge of '
+                    f'{self.robot_id}: {self._unsupported[name]}', code=ErrorCode.UNSUPPORTED))
             emergency = spec.op_class is catalog_module.OperationClass.EMERGENCY
             commanded = emergency and params.get('release') is not True
             if commanded:

@@ -33,6 +33,8 @@ __all__ = [
     'ExecutionError',
     'GeofenceViolationError',
     'InvalidParametersError',
+    'LinkCorruptedError',
+    'NavigationDataUnavailableError',
     'OperationTimeoutError',
     'PlatformRejectedError',
     'PostconditionFailedError',
@@ -71,6 +73,8 @@ class ErrorCode(enum.IntEnum):
     UNKNOWN_OPERATION = 19
     INVALID_PLAN = 20
     SHUTDOWN = 21
+    LINK_CORRUPTED = 50
+    NAVIGATION_DATA_UNAVAILABLE = 51
 
 
 # Codes for which the same request may succeed later without any change by the caller.
@@ -80,6 +84,8 @@ _RETRYABLE = frozenset({
     ErrorCode.COMMUNICATION_FAILURE,
     ErrorCode.CIRCUIT_OPEN,
     ErrorCode.SHUTDOWN,
+    ErrorCode.LINK_CORRUPTED,
+    ErrorCode.NAVIGATION_DATA_UNAVAILABLE,
 })
 
 
@@ -206,3 +212,15 @@ class PostconditionFailedError(ExecutionError):
     """Raised when an operation ended but the robot is not in the state it should be."""
 
     code = ErrorCode.POSTCONDITION_FAILED
+
+
+class LinkCorruptedError(ExecutionError):
+    """Raised when data arrives from the platform but fails validation (checksums, framing)."""
+
+    code = ErrorCode.LINK_CORRUPTED
+
+
+class NavigationDataUnavailableError(ExecutionError):
+    """Raised when the platform is connected but reports no valid position fix or heading."""
+
+    code = ErrorCode.NAVIGATION_DATA_UNAVAILABLE

@@ -176,13 +176,15 @@ class ProgramContext:
         """
         Fail the operation when the link is down or the platform abandoned a command.
 
-        :raises ExecutionError: the link is down (CommunicationError), or the interruption
-            a bridge reported on a command this program issued.
+        :raises ExecutionError: the interruption a bridge reported on a command this
+            program issued, or the link is down (CommunicationError). The bridge's account
+            comes first: it says why (a corrupted stream, a lost fix), the bare link flag
+            does not.
         """
-        self.require_link(snapshot)
         for handle in self._watched:
             if handle.interruption is not None:
                 raise handle.interruption
+        self.require_link(snapshot)
 
     def call_hook(self, name: str, *args, **kwargs):
         """Call an adapter hook, or fail clearly when the adapter did not provide it."""

@@ -86,8 +86,9 @@ def _follow(ctx: ProgramContext, points: typing.Sequence[LocalPoint], speed_mps:
     for i, point in enumerate(points):
         last = i == n - 1
         z = _travel_altitude(ctx, point)
-        yield from ctx.command(ctx.bridge.go_to(x_m=point.x_m, y_m=point.y_m, z_m=z,
-                                                speed_mps=speed_mps, yaw_rad=point.yaw_rad))
+        handle = ctx.bridge.go_to(x_m=point.x_m, y_m=point.y_m, z_m=z, speed_mps=speed_mps,
+                                  yaw_rad=point.yaw_rad)
+        yield from ctx.command(handle)
         reach = radius_m if last else max(radius_m, _PASS_RADIUS_M)
         use_z = ctx.bridge.platform is Platform.DRONE
 
@@ -100,9 +101,12 @@ def _follow(ctx: ProgramContext, points: typing.Sequence[LocalPoint], speed_mps:
             if on_tick is not None:
                 on_tick(s)
 
+        # A platform that reports the point reached (a navigation stack's goal tolerance, a
+        # chartplotter's perpendicular passage) moves on to the next one too: a vessel that
+        # passed a point just outside ``reach`` would otherwise turn back for it.
         yield from ctx.wait_until(
             lambda s, point=point, z=z: s.distance_to(
-                point.x_m, point.y_m, z if use_z else None) <= reach, tick)
+                point.x_m, point.y_m, z if use_z else None) <= reach, tick, until=handle)
         if on_point is not None:
             on_point(i)
 

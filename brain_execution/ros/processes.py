@@ -28,7 +28,7 @@ import typing
 
 from ament_index_python.packages import get_package_prefix, get_package_share_directory
 
-__all__ = ['config_file', 'NodeProcess', 'node_command']
+__all__ = ['config_file', 'NodeProcess', 'node_command', 'program_command']
 
 
 def config_file(name: str) -> str:
@@ -45,9 +45,8 @@ def node_command(executable: str, *, namespace: str, params_files: typing.Sequen
     :param executable: console script installed in lib/brain_execution.
     :param module: run this Python module instead (tools that are not installed as scripts).
     """
-    path = os.path.join(get_package_prefix('brain_execution'), 'lib', 'brain_execution',
-                        executable)
-    if module is None and os.access(path, os.X_OK):
+    path = _installed(executable)
+    if module is None and path is not None:
         command = [path]
     else:
         command = [sys.executable, '-m', module or f'brain_execution.ros.{executable}']
@@ -59,6 +58,25 @@ def node_command(executable: str, *, namespace: str, params_files: typing.Sequen
     for name, value in (parameters or {}).items():
         command += ['-p', f'{name}:={_param_literal(value)}']
     return command
+
+
+def program_command(executable: str, *, module: str,
+                    arguments: typing.Sequence[str] = ()) -> typing.List[str]:
+    """
+    Return the command line of an installed console script that is not a node (a simulator).
+
+    :param module: the Python module run with ``-m`` when the script is not installed.
+    """
+    path = _installed(executable)
+    command = [path] if path is not None else [sys.executable, '-m', module]
+    return command + list(arguments)
+
+
+def _installed(executable: str) -> typing.Optional[str]:
+    """Return the path of a console script installed in lib/brain_execution, or None."""
+    path = os.path.join(get_package_prefix('brain_execution'), 'lib', 'brain_execution',
+                        executable)
+    return path if os.access(path, os.X_OK) else None
 
 
 def _param_literal(value: typing.Any) -> str:

@@ -23,6 +23,8 @@ The session gets its own ROS domain so that parallel runs on one machine do not 
 """
 
 import os
+import signal
+import subprocess
 import threading
 import time
 import typing
@@ -30,7 +32,8 @@ import uuid
 
 from brain_execution.ros.client import OperationClient
 from brain_execution.ros.executor import FleetExecutor
-from brain_execution.ros.processes import config_file, node_command, NodeProcess
+from brain_execution.ros.processes import config_file, node_command, NodeProcess, program_command
+from brain_execution.sim.nmea_autopilot.control import ControlClient, wait_ready
 from brain_execution_interfaces.msg import RobotState
 import pytest
 import rclpy
@@ -101,6 +104,105 @@ def _executor_starter(log_dir):
     finally:
         for process in started:
             process.stop()
+
+
+class NmeaAutopilot:
+    """
+    A ``sim_nmea_autopilot`` process: its ports, faults and events, through its control socket.
+
+    :param arguments: extra command-line arguments (endpoints, start position, faults).
+    """
+
+    def __init__(self, log_dir, name: str, arguments: typing.Sequence[str] = ()):
+        self._log_dir = log_dir
+        self.name = name
+        self._arguments = list(arguments)
+        self._starts = 0
+        self.process = None
+        self.ports: typing.Dict[str, int] = {}
+        self.start()
+
+    def start(self) -> None:
+        """Start the process (again, on the same ports after a kill); wait until it listens."""
+        self._starts += 1
+        ready = self._log_dir / f'{self.name}-{self._starts}.ready.json'
+        arguments = ['--ready-file', str(ready), '--events',
+                     str(self._log_dir / f'{self.name}.events.jsonl')] + self._arguments
+        if self.ports:
+            # Restarted: the same ports (argparse keeps the last of a repeated option).
+            arguments += ['--control-port', str(self.ports['control_port'])]
+            if 'tcp_port' in self.ports:
+                arguments += ['--tcp-port', str(self.ports['tcp_port'])]
+        self.log_path = self._log_dir / f'{self.name}-{self._starts}.log'
+        with open(self.log_path, 'wb') as log:
+            self.process = subprocess.Popen(
+                program_command('sim_nmea_autopilot',
+                                module='brain_execution.sim.nmea_autopilot.main',
+                                arguments=arguments),
+                stdout=log, stderr=subprocess.STDOUT)
+        self.ports = wait_ready(str(ready), self.process)
+        self.control = ControlClient(self.ports['control_port'])
+
+    def request(self, cmd: str, **arguments) -> dict:
+        return self.control.request(cmd, **arguments)
+
+    def state(self) -> dict:
+        return self.request('state')
+
+    def faults(self, **faults) -> dict:
+        return self.request('faults', **faults)
+
+    def events(self, since: int = 0) -> typing.List[dict]:
+        return self.request('events', since=since)['events']
+
+    def next_event(self) -> int:
+        """Return the number the next event will have (to read only later ones)."""
+        return self.state()['events']
+
+    def wait_for_event(self, event: str, since: int, timeout_s: float = 15.0) -> dict:
+        """Return the first event of that name numbered since or later, failing on timeout."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            for entry in self.events(since):
+                if entry['event'] == event:
+                    return entry
+            if time.monotonic() > deadline:
+                pytest.fail(f'{self.name}: no {event!r} event within {timeout_s} s; events: '
+                            f'{self.events(since)[-10:]}')
+            time.sleep(0.1)  # polling the simulator's log; nothing to block on
+
+    def signal(self, signum: int) -> None:
+        self.process.send_signal(signum)
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.wait(timeout=10.0)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=10.0)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@pytest.fixture(scope='module')
+def module_nmea_autopilots(tmp_path_factory):
+    """Return a function starting ``sim_nmea_autopilot`` processes; stopped after the module."""
+    started = []
+    log_dir = tmp_path_factory.mktemp('nmea')
+
+    def start(name: str = 'boat', arguments: typing.Sequence[str] = ()) -> NmeaAutopilot:
+        autopilot = NmeaAutopilot(log_dir, name, arguments)
+        started.append(autopilot)
+        return autopilot
+
+    try:
+        yield start
+    finally:
+        for autopilot in started:
+            autopilot.stop()
 
 
 @pytest.fixture

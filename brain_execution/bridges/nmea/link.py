@@ -19,7 +19,8 @@ The link is up while a valid position and a valid heading are both younger than 
 timeout (and, on TCP, while connected). When it is not, the reason decides the code the
 running operation ends with:
 
-* nothing arrives (disconnected, silent, frozen peer): COMMUNICATION_FAILURE;
+* nothing arrives, or nothing since early in the outage (disconnected, silent, frozen
+  peer): COMMUNICATION_FAILURE;
 * sentences arrive and the GNSS says it has no fix (RMC status V, GGA quality 0):
   NAVIGATION_DATA_UNAVAILABLE, as when position or heading sentences are simply absent;
 * bytes arrive but fail validation (checksums, garbage): LINK_CORRUPTED.
@@ -96,10 +97,15 @@ class LinkMonitor:
         if fix_age <= self.timeout_s and heading_age <= self.timeout_s:
             return None
         data_age = self._age(self._data_s, now_s)
-        if data_age > self.timeout_s:
-            silence = ('no NMEA data received yet' if self._data_s is None else
-                       f'no NMEA data for {data_age:.1f} s (timeout {self.timeout_s:.1f} s)')
-            return CommunicationError(f'{silence} on {self.transport}')
+        outage = fix_age if fix_age > self.timeout_s else heading_age
+        # Silence, unless data kept coming through the later half of the outage: a link
+        # that died just after the last fix still delivered a heading or two after it.
+        if data_age > self.timeout_s or data_age > 0.5 * outage:
+            if self._data_s is None:
+                return CommunicationError(f'no NMEA data received yet on {self.transport}')
+            return CommunicationError(
+                f'NMEA data on {self.transport} stopped {data_age:.1f} s ago: no valid '
+                f'position or heading for {outage:.1f} s (link timeout {self.timeout_s:.1f} s)')
         if fix_age > self.timeout_s:
             return self._missing('position', 'RMC/GGA', fix_age, self._since_fix)
         return self._missing('heading', 'HDT/HDG', heading_age, self._since_heading)

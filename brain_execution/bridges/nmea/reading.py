@@ -193,7 +193,7 @@ class SentenceReader:
         text = raw.decode('ascii', errors='replace').strip()
         if not text:
             return None
-        result = self._classify(text)
+        result = LineResult('garbage') if len(text) > _MAX_LINE else self._classify(text)
         self.counts[result.category] += 1
         return result
 

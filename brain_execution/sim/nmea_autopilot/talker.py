@@ -72,7 +72,9 @@ class Talker:
         for kind, period in self._periods.items():
             if now_s + 1e-9 < self._due[kind]:
                 continue
-            self._due[kind] = max(self._due[kind] + period, now_s)
+            following = self._due[kind] + period
+            # Late (a stalled loop, a first call long after 0): keep the rate from now on.
+            self._due[kind] = following if following > now_s else now_s + period
             utc = self.utc_start + datetime.timedelta(seconds=now_s)
             fields = getattr(self, f'_{kind.lower()}')(utc, boat, fix)
             talker = 'HC' if kind == 'HDG' else 'GP'

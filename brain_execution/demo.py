@@ -19,7 +19,9 @@
 Three robot executors and the coordinator start as separate processes, with the parameters
 files ``ros2 launch brain_execution fleet.launch.py`` uses. The mission is one ExecutePlan goal
 to ``/execution/execute_plan``: each robot's steps run in order, the robots in parallel, and
-the boat's status broadcast waits for the drone's photos (a cross-robot dependency). Step
+the boat's status broadcast waits for the drone's photos (a cross-robot dependency). The
+boat runs on the ``nmea`` bridge against ``sim_nmea_autopilot``, a process of its own on a
+free TCP port, and sails a patrol (an NMEA autopilot only steers: it cannot keep station). Step
 changes are printed live from the plan's feedback, then a summary. Exit status 0 only if the
 plan succeeded.
 """
@@ -40,13 +42,17 @@ from rclpy.node import Node
 import yaml
 
 from .ros.executor import FleetExecutor
-from .ros.processes import config_file, node_command, NodeProcess
+from .ros.processes import config_file, node_command, NodeProcess, program_command
 from .ros.qos import intake_qos
 from .ros.serial_calls import SerialCalls
+from .sim.nmea_autopilot.control import wait_ready
 
 __all__ = ['MISSIONS', 'main', 'mission_plan']
 
 Step = typing.Tuple[str, typing.Dict[str, typing.Any]]
+
+# The simulated boat's throttle, m/s: an NMEA autopilot steers, it does not set the speed.
+_BOAT_SPEED_MPS = 3.0
 
 MISSIONS: typing.Dict[str, typing.Tuple[str, typing.List[Step]]] = {
     'drone1': ('drone.yaml', [
@@ -64,12 +70,16 @@ MISSIONS: typing.Dict[str, typing.Tuple[str, typing.List[Step]]] = {
         ('hold', {'duration_s': 1.0}),
         ('dock', {'dock_id': 'charger'}),
     ]),
-    'boat1': ('surface.yaml', [
+    # An NMEA 0183 autopilot only steers (no station keeping): the boat sails a patrol.
+    'boat1': ('nmea_boat.yaml', [
         ('go_to', {'target': {'frame': 1, 'latitude_deg': 47.39780,
-                              'longitude_deg': 8.54590}, 'speed_mps': 4.0}),
-        ('station_keep', {'duration_s': 2.0, 'radius_m': 3.0}),
-        ('broadcast_status', {'message': 'on station'}),
-        ('return_home', {'speed_mps': 4.0}),
+                              'longitude_deg': 8.54590}, 'speed_mps': _BOAT_SPEED_MPS,
+                   'acceptance_radius_m': 3.0}),
+        ('follow_waypoints', {'waypoints': [{'x_m': 45.0, 'y_m': 15.0},
+                                            {'x_m': 45.0, 'y_m': -15.0}],
+                              'speed_mps': _BOAT_SPEED_MPS, 'acceptance_radius_m': 4.0}),
+        ('broadcast_status', {'message': 'patrol done'}),
+        ('return_home', {'speed_mps': _BOAT_SPEED_MPS}),
     ]),
 }
 
@@ -137,6 +147,24 @@ def _run_plan(node: Node, goal: ExecutePlan.Goal, printer) -> typing.Optional[ty
     return box.get('result')
 
 
+def _start_boat_autopilot(work: str) -> typing.Tuple[NodeProcess, typing.Dict[str, int]]:
+    """Start sim_nmea_autopilot on a free port; return it and boat1's ``nmea.*`` overrides."""
+    ready = os.path.join(work, 'boat1_autopilot.json')
+    process = NodeProcess(program_command('sim_nmea_autopilot',
+                                          module='brain_execution.sim.nmea_autopilot.main',
+                                          arguments=[
+                                              '--tcp-port', '0', '--ready-file', ready,
+                                              '--speed-mps', str(_BOAT_SPEED_MPS),
+                                              '--events', os.path.join(work, 'boat1.jsonl')]),
+                          log_path=os.path.join(work, 'boat1_autopilot.log'))
+    try:
+        ports = wait_ready(ready, process.process)
+    except RuntimeError:
+        process.stop()
+        raise
+    return process, {'nmea.port': ports['tcp_port']}
+
+
 def main(argv: typing.Sequence[str] = None) -> int:
     """Run the demo; return 0 when the fleet plan succeeded."""
     lock = threading.Lock()
@@ -146,16 +174,21 @@ def main(argv: typing.Sequence[str] = None) -> int:
             print(line, flush=True)
 
     work = tempfile.mkdtemp(prefix='brain_execution_demo_')
-    processes = [NodeProcess(node_command('robot_executor', namespace=f'/{robot_id}',
-                                          params_files=[config_file(params)]),
-                             log_path=os.path.join(work, f'{robot_id}.log'))
-                 for robot_id, (params, _) in MISSIONS.items()]
+    autopilot, boat_parameters = _start_boat_autopilot(work)
+    processes = [autopilot]
+    processes += [NodeProcess(node_command('robot_executor', namespace=f'/{robot_id}',
+                                           params_files=[config_file(params)],
+                                           parameters=boat_parameters if robot_id == 'boat1'
+                                           else None),
+                              log_path=os.path.join(work, f'{robot_id}.log'))
+                  for robot_id, (params, _) in MISSIONS.items()]
     processes.append(NodeProcess(
         node_command('coordinator', namespace='/execution',
                      params_files=[config_file('coordinator.yaml')],
                      parameters={'journal_path': os.path.join(work, 'journal.db')}),
         log_path=os.path.join(work, 'coordinator.log')))
-    printer(f'started 3 robot executors and the coordinator (logs in {work})')
+    printer("started 3 robot executors, the coordinator and boat1's simulated NMEA "
+            f'autopilot (logs in {work})')
     rclpy.init(args=argv)
     node = Node('brain_execution_demo')
     executor = FleetExecutor(num_threads=2)

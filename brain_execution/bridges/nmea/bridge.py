@@ -145,7 +145,6 @@ class NmeaBridge(PlatformBridge):
         self._drops_left = 0
         self._drop_due_s = -math.inf
         self._routes_sent = 0
-        self._started = False
         self._snapshot = self._build_snapshot()
 
     # --- lifecycle -----------------------------------------------------------------------
@@ -161,7 +160,6 @@ class NmeaBridge(PlatformBridge):
     def start(self, clock: typing.Callable[[], float] = time.monotonic) -> None:
         """Start the I/O thread; times are read from ``clock`` (seconds) from now on."""
         self._clock = clock
-        self._started = True
         self._channel.start()
 
     def close(self) -> None:
@@ -170,8 +168,7 @@ class NmeaBridge(PlatformBridge):
             self._drop_locked(self._clock())
         if self._diagnostics is not None:
             self._diagnostics.destroy()
-        if self._started:
-            self._channel.stop()
+        self._channel.stop()
 
     # --- received data (I/O thread) -------------------------------------------------------
 

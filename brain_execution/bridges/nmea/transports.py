@@ -99,26 +99,38 @@ def _send_socket(sock: typing.Optional[socket.socket], data: bytes) -> int:
         raise ConnectionError(f'send failed: {error}') from error
 
 
-class TcpClientTransport(Transport):
-    """Connect to the autopilot's TCP port (pypilot listens on 20220)."""
+class _SocketTransport(Transport):
+    """A transport over one socket, connected while it is open."""
 
-    def __init__(self, host: str, port: int):
-        super().__init__(f'tcp_client {host}:{port}')
-        self._address = (host, port)
+    def __init__(self, description: str, address: typing.Tuple[str, int]):
+        super().__init__(description)
+        self._address = address
         self._sock: typing.Optional[socket.socket] = None
 
     @property
     def connected(self) -> bool:
         return self._sock is not None
 
+    def _readable(self):
+        return [self._sock]
+
+    def close(self) -> None:
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+
+
+class TcpClientTransport(_SocketTransport):
+    """Connect to the autopilot's TCP port (pypilot listens on 20220)."""
+
+    def __init__(self, host: str, port: int):
+        super().__init__(f'tcp_client {host}:{port}', (host, port))
+
     def connect(self) -> None:
         sock = socket.create_connection(self._address, timeout=_CONNECT_TIMEOUT_S)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.setblocking(False)
         self._sock = sock
-
-    def _readable(self):
-        return [self._sock]
 
     def _read(self, ready) -> bytes:
         try:
@@ -135,11 +147,6 @@ class TcpClientTransport(Transport):
 
     def send(self, data: bytes) -> int:
         return _send_socket(self._sock, data)
-
-    def close(self) -> None:
-        if self._sock is not None:
-            self._sock.close()
-            self._sock = None
 
 
 class TcpServerTransport(Transport):
@@ -222,18 +229,13 @@ class TcpServerTransport(Transport):
             self._listener = None
 
 
-class UdpTransport(Transport):
+class UdpTransport(_SocketTransport):
     """Send datagrams to host:port and receive them on listen_port; no connection state."""
 
     def __init__(self, host: str, port: int, listen_port: int):
-        super().__init__(f'udp to {host}:{port}, listening on port {listen_port}')
-        self._address = (host, port)
+        super().__init__(f'udp to {host}:{port}, listening on port {listen_port}',
+                         (host, port))
         self._listen_port = listen_port
-        self._sock: typing.Optional[socket.socket] = None
-
-    @property
-    def connected(self) -> bool:
-        return self._sock is not None
 
     def connect(self) -> None:
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -245,9 +247,6 @@ class UdpTransport(Transport):
             raise
         sock.setblocking(False)
         self._sock = sock
-
-    def _readable(self):
-        return [self._sock]
 
     def _read(self, ready) -> bytes:
         try:
@@ -263,11 +262,6 @@ class UdpTransport(Transport):
         except (BlockingIOError, ConnectionRefusedError):
             pass  # datagrams may be lost; the next sentences follow within a second
         return len(data)
-
-    def close(self) -> None:
-        if self._sock is not None:
-            self._sock.close()
-            self._sock = None
 
 
 class SerialTransport(Transport):

@@ -29,7 +29,7 @@ import math
 import signal
 import time
 
-from brain_execution.bridges.nmea.bridge import UNSUPPORTED
+from brain_execution.bridges.nmea.unsupported import UNSUPPORTED
 from brain_execution.core.geo import local_to_geographic
 from brain_execution.sim.bridge import DEFAULT_HOME
 from brain_execution_interfaces.msg import ErrorCode, Waypoint
@@ -175,6 +175,15 @@ def test_return_home_is_a_route_home(boat, module_ros):
     assert result.distance_to_home_m <= 6.0 + 1.0  # the arrival circle, and one fix
 
 
+def test_broadcast_status_needs_no_route(boat, module_ros):
+    autopilot, robot_id = boat
+    since = autopilot.next_event()
+    result = module_ros.run(robot_id, 'broadcast_status', {'message': 'on patrol'})
+    assert result.error_code == ErrorCode.NONE, result.error_msg
+    assert result.messages_sent == 1
+    assert _route_since(autopilot, since) == []
+
+
 def _start_long_leg(autopilot, module_ros, robot_id, **fields):
     """Send a go_to far east; return the run once the boat steers it, and the event mark."""
     since = autopilot.next_event()
@@ -318,6 +327,20 @@ def test_a_killed_autopilot_ends_the_leg_at_once_and_a_restart_reconnects(boat, 
         'target': {'x_m': 15.0, 'y_m': 0.0}, 'speed_mps': _SPEED_MPS,
         'acceptance_radius_m': 3.0})
     assert result.error_code == ErrorCode.NONE, result.error_msg
+
+
+def test_an_executor_interrupted_mid_leg_drops_the_route(boat, module_ros, start_executor):
+    autopilot, _ = boat
+    # A second executor on the same autopilot (its TCP port takes several peers).
+    executor = start_executor('nmea_boat', parameters={
+        'nmea.port': autopilot.ports['tcp_port'], 'nmea.link_timeout_s': _LINK_TIMEOUT_S})
+    module_ros.wait_for_servers(executor, ['go_to'])
+    assert module_ros.wait_for_state(executor.robot_id, lambda s: s.link_up, timeout_s=20.0)
+    _, since = _start_long_leg(autopilot, module_ros, executor.robot_id)
+    assert executor.stop() == 0, executor.log()
+    # Shutting down ends the leg and tells the autopilot before the link closes.
+    assert autopilot.wait_for_event('nav_dropped', since, timeout_s=5.0)['reason'] == \
+        'APB status V (no valid route)'
 
 
 def test_a_bad_nmea_parameter_stops_the_executor_with_one_line(start_executor):

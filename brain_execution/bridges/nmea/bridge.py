@@ -27,7 +27,7 @@ heading (HDT, HDG). An NMEA autopilot only steers; it has no throttle, so on it:
   route sentences with status V, then silence. The autopilot falls back to heading hold (or
   standby), and the boat keeps its heading at its throttle's speed: NMEA 0183 cannot stop it.
 * station keeping, docking, cameras, payloads and data links are not there, and
-  :meth:`NmeaBridge.unsupported_operations` says so.
+  :mod:`.unsupported` says so, with the reasons.
 
 Threading: one I/O thread (:class:`~.channel.Channel`) reads and writes the transport;
 parsing happens there, and each reading replaces the immutable snapshot under the bridge's
@@ -43,7 +43,7 @@ import time
 import typing
 
 from brain_execution.core.bridge import CommandHandle, PlatformBridge
-from brain_execution.core.errors import ExecutionError, UnsupportedOperationError
+from brain_execution.core.errors import ExecutionError
 from brain_execution.core.geo import (
     geographic_to_local, GeoPoint, local_to_geographic, LocalPoint)
 from brain_execution.core.state import Platform, RobotSnapshot
@@ -56,25 +56,11 @@ from .link import LinkMonitor
 from .reading import CourseSpeed, Fix, Heading, MagneticHeading, SentenceReader, Variation
 from .route import make_legs, Route
 from .settings import NmeaSettings
-from .transports import make_transport, Transport
+from .transports import make_transport
+from .unsupported import SteeringOnly
 
-__all__ = ['NmeaBridge', 'UNSUPPORTED']
+__all__ = ['NmeaBridge']
 
-#: Operations an NMEA 0183 autopilot cannot do, with the reason the executor answers.
-UNSUPPORTED = {
-    'station_keep': 'an NMEA 0183 autopilot only steers; without throttle or thrusters it '
-                    'cannot hold a position (a boat on ArduPilot Rover, through the mavros '
-                    'bridge, can LOITER)',
-    'scan_area': 'it takes images and an NMEA 0183 link has no camera; follow_waypoints '
-                 'sails the same sweep',
-    'capture_image': 'an NMEA 0183 link has no camera',
-    'record_video': 'an NMEA 0183 link has no camera',
-    'pickup': 'an NMEA 0183 link has no payload mechanism',
-    'dropoff': 'an NMEA 0183 link has no payload mechanism',
-    'dock': 'docking needs slow position control and an NMEA 0183 autopilot only steers',
-    'undock': 'undocking needs slow position control and an NMEA 0183 autopilot only steers',
-    'send_data': 'an NMEA 0183 link carries navigation sentences, not data',
-}
 # Route sentences with status V sent when a route is dropped, one set per sentence period:
 # a single set may be lost on UDP or arrive while the autopilot's input is busy.
 _DROP_REPEATS = 3
@@ -105,20 +91,18 @@ class _Nav:
         return self.speed_mps * math.sin(course), self.speed_mps * math.cos(course)
 
 
-class NmeaBridge(PlatformBridge):
+class NmeaBridge(SteeringOnly, PlatformBridge):
     """
     Steer a boat's autopilot along routes over NMEA 0183.
 
     :param settings: the ``nmea.*`` parameters.
     :param robot_id: the robot's name, for logs and diagnostics.
     :param home: geographic origin of the local frame.
-    :param transport: the link to the autopilot; the one the settings name when None.
     """
 
     name = 'nmea'
 
-    def __init__(self, *, settings: NmeaSettings, robot_id: str, home: GeoPoint,
-                 transport: typing.Optional[Transport] = None):
+    def __init__(self, *, settings: NmeaSettings, robot_id: str, home: GeoPoint):
         super().__init__(Platform.SURFACE)
         self.settings = settings
         self.robot_id = robot_id
@@ -129,7 +113,7 @@ class NmeaBridge(PlatformBridge):
         self._lock = threading.Lock()
         self._reader = SentenceReader(require_checksum=settings.require_checksum,
                                       accept_talkers=settings.accept_talkers)
-        transport = transport or make_transport(settings)
+        transport = make_transport(settings)
         self._monitor = LinkMonitor(timeout_s=settings.link_timeout_s,
                                     transport=transport.description)
         self._channel = Channel(transport, on_data=self._on_data,
@@ -395,52 +379,3 @@ class NmeaBridge(PlatformBridge):
         self._warn(f'{self.robot_id}: emergency stop: route dropped; NMEA 0183 cannot stop '
                    'the propulsion, the autopilot now holds its heading')
         return CommandHandle.succeeded(description='emergency_stop: route dropped')
-
-    def unsupported_operations(self) -> typing.Mapping[str, str]:
-        """Return what an NMEA 0183 autopilot cannot do (see :data:`UNSUPPORTED`)."""
-        return dict(UNSUPPORTED)
-
-    # --- what an NMEA autopilot does not have ---------------------------------------------
-
-    def _unsupported(self, name: str, reason: str) -> CommandHandle:
-        return CommandHandle.failed(UnsupportedOperationError(
-            f'{name} is not possible on the nmea bridge: {reason}'), name)
-
-    def arm(self) -> CommandHandle:
-        return self._unsupported('arm', 'an NMEA 0183 autopilot has no motors to arm')
-
-    def disarm(self) -> CommandHandle:
-        return self._unsupported('disarm', 'an NMEA 0183 autopilot has no motors to disarm')
-
-    def takeoff(self, *, altitude_m: float, climb_speed_mps: float) -> CommandHandle:
-        return self._unsupported('takeoff', 'a boat does not fly')
-
-    def land(self, *, descent_speed_mps: float) -> CommandHandle:
-        return self._unsupported('land', 'a boat does not fly')
-
-    def emergency_land(self) -> CommandHandle:
-        return self._unsupported('emergency_land', 'a boat does not fly')
-
-    def capture_image(self, *, camera_id: str) -> CommandHandle:
-        return self._unsupported('capture_image', UNSUPPORTED['capture_image'])
-
-    def start_recording(self, *, camera_id: str) -> CommandHandle:
-        return self._unsupported('start_recording', UNSUPPORTED['record_video'])
-
-    def stop_recording(self, *, camera_id: str) -> CommandHandle:
-        return self._unsupported('stop_recording', UNSUPPORTED['record_video'])
-
-    def attach_payload(self, *, payload_id: str, expected_mass_kg: float) -> CommandHandle:
-        return self._unsupported('attach_payload', UNSUPPORTED['pickup'])
-
-    def release_payload(self) -> CommandHandle:
-        return self._unsupported('release_payload', UNSUPPORTED['dropoff'])
-
-    def dock(self, *, dock_id: str) -> CommandHandle:
-        return self._unsupported('dock', UNSUPPORTED['dock'])
-
-    def undock(self, *, distance_m: float) -> CommandHandle:
-        return self._unsupported('undock', UNSUPPORTED['undock'])
-
-    def send_data(self, *, destination: str, content_type: str, data: bytes) -> CommandHandle:
-        return self._unsupported('send_data', UNSUPPORTED['send_data'])

@@ -165,3 +165,40 @@ def test_finish_and_interrupt_settle_a_handle_once():
     assert pending.interrupt(ExecutionError('link lost')) is True
     # Interrupted before any acknowledgement: that is a refusal.
     assert pending.error is not None and pending.interruption is None and not pending.finished
+
+
+def test_the_bridges_interruption_beats_the_bare_link_flag(robot):
+    # A bridge that loses its data knows why (a corrupted stream, a lost fix); the operation
+    # ends with that code, not with the generic COMMUNICATION_FAILURE of link_up False.
+    record = robot.runtime.submit('go_to', {'target': {'x_m': 50.0, 'y_m': 0.0}})
+    robot.until(lambda: robot.speed() > 0.5, 10.0)
+    robot.bridge.faults.link_down = True
+    robot.bridge.last_go_to.interrupt(ExecutionError('stream corrupted', code=50))
+    robot.advance(0.1)
+    assert record.outcome.code == 50, record.outcome
+    assert record.outcome.message == 'stream corrupted'
+
+
+class PassingBridge(SimBridge):
+    """A vessel whose platform reports each point reached as soon as it took it."""
+
+    name = 'passing'
+
+    def __init__(self):
+        super().__init__(platform=Platform.SURFACE, robot_id='b1', home=HOME)
+
+    def go_to(self, **kwargs) -> CommandHandle:
+        handle = super().go_to(**kwargs)
+        handle.finish()
+        return handle
+
+
+def test_a_point_the_platform_reports_reached_moves_a_composite_motion_on():
+    robot = Robot(bridge=PassingBridge())
+    record = robot.runtime.submit('orbit', {'center': {'x_m': 0.0, 'y_m': 20.0},
+                                            'radius_m': 20.0, 'turns': 1.0})
+    # Every point is "reached" at once: the orbit ends long before a boat could sail the
+    # 126 m of its circle; without the platform's word it would wait at every point.
+    took = robot.until(lambda: record.done, 5.0)
+    assert record.outcome is not None and took < 2.0
+    assert record.outcome.result['turns_completed'] == pytest.approx(1.0)

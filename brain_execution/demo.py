@@ -41,10 +41,10 @@ from rclpy.action import ActionClient
 from rclpy.node import Node
 import yaml
 
+from .bridges.serial_calls import SerialCalls
 from .ros.executor import FleetExecutor
 from .ros.processes import config_file, node_command, NodeProcess, program_command
 from .ros.qos import intake_qos
-from .ros.serial_calls import SerialCalls
 from .sim.nmea_autopilot.control import wait_ready
 
 __all__ = ['MISSIONS', 'main', 'mission_plan']

@@ -46,10 +46,10 @@ import rclpy
 from rclpy.action import ActionClient
 from rclpy.node import Node
 
+from ..bridges.serial_calls import SerialCalls
 from ..ros.executor import FleetExecutor
 from ..ros.processes import config_file, node_command, NodeProcess
 from ..ros.qos import intake_qos
-from ..ros.serial_calls import SerialCalls
 
 __all__ = ['main']
 

@@ -35,13 +35,17 @@ __all__ = [
     'InvalidParametersError',
     'LinkCorruptedError',
     'NavigationDataUnavailableError',
+    'NavigationFailedError',
+    'NoPathError',
     'OperationTimeoutError',
+    'PlatformNotReadyError',
     'PlatformRejectedError',
     'PostconditionFailedError',
     'PreconditionFailedError',
     'PreemptedError',
     'REQUEST_ERROR_CODES',
     'SpeedLimitError',
+    'StuckError',
     'UnsupportedOperationError',
     'code_name',
     'is_retryable',
@@ -73,6 +77,11 @@ class ErrorCode(enum.IntEnum):
     UNKNOWN_OPERATION = 19
     INVALID_PLAN = 20
     SHUTDOWN = 21
+    # 40..49: navigation outcomes (Nav2 and other navigation stacks).
+    PLATFORM_NOT_READY = 40
+    NO_PATH = 41
+    STUCK = 42
+    NAVIGATION_FAILED = 43
     LINK_CORRUPTED = 50
     NAVIGATION_DATA_UNAVAILABLE = 51
 
@@ -86,6 +95,7 @@ _RETRYABLE = frozenset({
     ErrorCode.SHUTDOWN,
     ErrorCode.LINK_CORRUPTED,
     ErrorCode.NAVIGATION_DATA_UNAVAILABLE,
+    ErrorCode.PLATFORM_NOT_READY,
 })
 
 
@@ -224,3 +234,27 @@ class NavigationDataUnavailableError(ExecutionError):
     """Raised when the platform is connected but reports no valid position fix or heading."""
 
     code = ErrorCode.NAVIGATION_DATA_UNAVAILABLE
+
+
+class PlatformNotReadyError(ExecutionError):
+    """Raised when the navigation stack is not active yet, or its server is missing."""
+
+    code = ErrorCode.PLATFORM_NOT_READY
+
+
+class NoPathError(ExecutionError):
+    """Raised when the navigation stack finds no way to the target."""
+
+    code = ErrorCode.NO_PATH
+
+
+class StuckError(ExecutionError):
+    """Raised when the robot makes no progress, or an obstacle stops it."""
+
+    code = ErrorCode.STUCK
+
+
+class NavigationFailedError(ExecutionError):
+    """Raised when the navigation stack abandons a goal for another reason."""
+
+    code = ErrorCode.NAVIGATION_FAILED

@@ -17,6 +17,7 @@
 import threading
 import typing
 
+from brain_execution.bridges.serial_calls import SerialCalls
 from brain_execution.core.catalog import CATALOG
 import brain_execution_interfaces.action
 from rclpy.action import ActionClient
@@ -25,7 +26,6 @@ from rclpy.node import Node
 
 from .conversions import fill_message
 from .qos import intake_qos
-from .serial_calls import SerialCalls
 
 __all__ = ['OperationClient', 'action_type_of']
 
@@ -46,7 +46,7 @@ class OperationClient:
     Action clients are created once per (robot, operation) and reused; they use the same
     deep intake QoS as the servers, so a burst of goals loses no response. The ``*_async``
     methods may be called from any thread: they run in the clients' callback group (see
-    :mod:`.serial_calls`).
+    :mod:`brain_execution.bridges.serial_calls`).
 
     :param node: node owning the action clients; it must be spun by an executor.
     :param intake_queue_depth: depth of the goal, cancel and result service queues.

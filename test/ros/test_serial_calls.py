@@ -26,7 +26,7 @@ import threading
 import uuid
 
 from brain_execution.ros.qos import intake_qos
-from brain_execution.ros.serial_calls import SerialCalls
+from brain_execution.bridges.serial_calls import SerialCalls
 from brain_execution_interfaces.action import CaptureImage
 import pytest
 import rclpy

@@ -22,6 +22,11 @@ iterates it. The executor then raises "dictionary changed size during iteration"
 ``spin()``, or the response is dropped ("Ignoring unexpected goal response") and the goal
 waits forever. Running every such call inside the client's own mutually exclusive callback
 group serializes it with the responses; ``SerialCalls`` does that from any thread.
+
+It lives with the bridges because both layers above the core need it: a bridge's commands
+come from any executor thread (``bridges -> core`` keeps bridges from importing ``ros``), and
+``ros`` clients, the demo and the bench use it too (``ros -> bridges``). It depends on rclpy
+only.
 """
 
 import collections
@@ -67,6 +72,15 @@ class SerialCalls:
         self._pending.append((outer, function, args, kwargs))
         self._guard.trigger()
         return outer
+
+    def run_pending(self) -> None:
+        """
+        Run the calls queued so far in this thread.
+
+        Only for when nothing spins the group any more (a node shutting down after its
+        executor stopped), so that a last cancel request still goes out.
+        """
+        self._drain()
 
     def destroy(self) -> None:
         """Cancel what has not run yet and release the guard condition."""

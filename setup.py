@@ -45,12 +45,14 @@ setup(
             'robot_executor = brain_execution.ros.robot_executor:main',
             'coordinator = brain_execution.ros.coordinator:main',
             'sim_nmea_autopilot = brain_execution.sim.nmea_autopilot.main:main',
+            'sim_nav2 = brain_execution.sim.nav2.node:main',
         ],
         # Platform bridges by the name the executor's `bridge` parameter gives; other
         # packages add theirs to the same group (see brain_execution/bridges/registry.py).
         'brain_execution.bridges': [
             'sim = brain_execution.sim.plugin:create_bridge',
             'nmea = brain_execution.bridges.nmea:create_bridge',
+            'nav2 = brain_execution.bridges.nav2:create_bridge',
         ],
     },
 )

@@ -273,6 +273,18 @@ class SimVehicle:
             self._now_s += dt
         self._now_s = now_s
 
+    def halt(self, now_s: float) -> None:
+        """
+        Stop dead and resume the time base at now_s, integrating nothing in between.
+
+        For a drive whose command stream stopped (its controller froze): a base's command
+        timeout stops the motors, so the vehicle did not coast through the gap. Targets are
+        kept, as a controller that comes back resumes them.
+        """
+        self._vx = self._vy = self._vz = self._yaw_rate = 0.0
+        self._stop_planar()
+        self._now_s = float(now_s)
+
     def _step(self, dt: float) -> None:
         if self.faults.stuck:
             # A stuck vehicle keeps its targets, so it resumes them once it is free again.

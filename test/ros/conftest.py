@@ -20,8 +20,11 @@ Fixtures for tests against robot executors running as separate processes.
 ``ros`` is the test's side: a node on its own ``Context``, spun by a two-thread executor in a
 background thread, with helpers that wait on conditions with timeouts (never fixed sleeps).
 The session gets its own ROS domain so that parallel runs on one machine do not cross.
+``module_start_sim_nav2`` starts ``sim_nav2`` processes (Nav2's interface over a simulated
+robot); :class:`SimEvents` collects what such a robot reports it physically did.
 """
 
+import json
 import os
 import signal
 import subprocess
@@ -38,6 +41,10 @@ from brain_execution_interfaces.msg import RobotState
 import pytest
 import rclpy
 from rclpy.context import Context
+from rclpy.parameter import Parameter
+from rclpy.parameter_client import AsyncParameterClient
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+from std_msgs.msg import String
 
 DOMAIN_ID = 101 + os.getpid() % 100
 DISCOVERY_TIMEOUT_S = 30.0
@@ -89,12 +96,14 @@ def _executor_starter(log_dir):
     started = []
 
     def start(platform: str = 'drone', *, robot_id: str = None,
-              parameters: typing.Mapping[str, typing.Any] = None) -> ExecutorProcess:
+              parameters: typing.Mapping[str, typing.Any] = None,
+              params_file: str = None) -> ExecutorProcess:
+        """Start an executor from config/<params_file or platform>.yaml."""
         robot_id = robot_id or unique_robot_id(platform)
         process = ExecutorProcess(
             robot_id, str(log_dir / f'{robot_id}.log'),
             command=node_command('robot_executor', namespace=f'/{robot_id}',
-                                 params_files=[config_file(f'{platform}.yaml')],
+                                 params_files=[config_file(params_file or f'{platform}.yaml')],
                                  parameters=parameters))
         started.append(process)
         return process
@@ -217,6 +226,84 @@ def module_start_executor(tmp_path_factory):
     yield from _executor_starter(tmp_path_factory.mktemp('executors'))
 
 
+class SimNav2Process(ExecutorProcess):
+    """A ``sim_nav2`` process: Nav2's actions, services and topics under ``namespace``."""
+
+    def __init__(self, namespace: str, log_path: str, **kwargs):
+        super().__init__(namespace.strip('/').replace('/', '_'), log_path, **kwargs)
+        self.namespace = namespace
+        #: The node's full name, for its parameters (the faults).
+        self.node_name = f'{namespace}/sim_nav2'
+
+
+@pytest.fixture(scope='module')
+def module_start_sim_nav2(tmp_path_factory):
+    """Return a function starting sim_nav2 processes, stopped after the module."""
+    log_dir = tmp_path_factory.mktemp('sim_nav2')
+    started = []
+
+    def start(namespace: str, parameters: typing.Mapping[str, typing.Any] = None
+              ) -> SimNav2Process:
+        process = SimNav2Process(
+            namespace, str(log_dir / f'{namespace.strip("/").replace("/", "_")}.log'),
+            command=node_command('sim_nav2', namespace=namespace, parameters=parameters))
+        started.append(process)
+        return process
+
+    try:
+        yield start
+    finally:
+        for process in started:
+            process.stop()
+
+
+class SimEvents:
+    """
+    What a sim_nav2 robot reported it did (its ``sim_nav2/events``), as dicts, in order.
+
+    Transient local: the events from before the subscription are delivered too.
+    """
+
+    QOS = QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE,
+                     durability=DurabilityPolicy.TRANSIENT_LOCAL)
+
+    def __init__(self, node, namespace: str):
+        self._events: typing.List[dict] = []
+        self._changed = threading.Condition()
+        self._subscription = node.create_subscription(
+            String, f'{namespace}/sim_nav2/events', self._on_event, self.QOS)
+
+    def _on_event(self, msg: String) -> None:
+        with self._changed:
+            self._events.append(json.loads(msg.data))
+            self._changed.notify_all()
+
+    def mark(self) -> int:
+        """Return a position: the events after it are those to come."""
+        with self._changed:
+            return len(self._events)
+
+    def since(self, mark: int, event: str = None, **fields) -> typing.List[dict]:
+        """Return the events after mark, of a kind and with the given field values."""
+        with self._changed:
+            return [e for e in self._events[mark:] if (event is None or e['event'] == event)
+                    and all(e.get(k) == v for k, v in fields.items())]
+
+    def wait_for(self, mark: int, event: str, timeout_s: float = 10.0, **fields) -> dict:
+        """Return the first matching event after mark; fail the test if none comes."""
+        deadline = time.monotonic() + timeout_s
+        with self._changed:
+            while True:
+                found = self.since(mark, event, **fields)
+                if found:
+                    return found[0]
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    pytest.fail(f'no {event} {fields} event within {timeout_s} s; events '
+                                f'since: {self._events[mark:]}')
+                self._changed.wait(remaining)
+
+
 class GoalRun:
     """One goal sent by the test: its handle, feedback and result as they arrive."""
 
@@ -268,6 +355,7 @@ class RosSide:
         self._states: typing.Dict[str, RobotState] = {}
         self._state_lock = threading.Condition()
         self._subscriptions = {}
+        self._parameter_clients = {}
 
     def close(self) -> None:
         self.operations.destroy()
@@ -313,6 +401,24 @@ class RosSide:
         if not done.wait(timeout_s):
             pytest.fail('no cancel response in time')
         return box['response']
+
+    def set_parameters(self, node_name: str, values: typing.Mapping[str, typing.Any],
+                       timeout_s: float = 10.0) -> None:
+        """Set parameters of another node (e.g. a sim's faults); fail the test if refused."""
+        client = self._parameter_clients.get(node_name)
+        if client is None:
+            # Kept: AsyncParameterClient has no destroy, and rediscovery costs time.
+            client = self._parameter_clients[node_name] = AsyncParameterClient(
+                self.node, node_name)
+        if not client.wait_for_services(timeout_s):
+            pytest.fail(f'no parameter services of {node_name} within {timeout_s} s')
+        future = client.set_parameters([Parameter(k, value=v) for k, v in values.items()])
+        done = threading.Event()
+        future.add_done_callback(lambda _: done.set())
+        if not done.wait(timeout_s):
+            pytest.fail(f'{node_name} did not answer set_parameters within {timeout_s} s')
+        refused = [r.reason for r in future.result().results if not r.successful]
+        assert not refused, f'{node_name} refused {values}: {refused}'
 
     def watch_state(self, robot_id: str) -> None:
         """Subscribe to /<robot_id>/robot_state; the latest message is kept."""

@@ -34,9 +34,9 @@ import urllib.request
 import uuid
 
 from action_msgs.msg import GoalStatus
+from brain_execution.bridges.serial_calls import SerialCalls
 from brain_execution.ros.processes import config_file, node_command, NodeProcess
 from brain_execution.ros.qos import EVENTS_QOS, intake_qos
-from brain_execution.bridges.serial_calls import SerialCalls
 from brain_execution_interfaces.action import ExecuteOperation, ExecutePlan
 from brain_execution_interfaces.msg import (
     CircuitState, DeadLetter, ErrorCode, OperationStatus, PlanStep, RetryPolicy, RobotState)

@@ -29,9 +29,9 @@ import threading
 import time
 import uuid
 
+from brain_execution.bridges.serial_calls import SerialCalls
 from brain_execution.ros.processes import config_file, node_command, NodeProcess
 from brain_execution.ros.qos import EVENTS_QOS, intake_qos
-from brain_execution.bridges.serial_calls import SerialCalls
 from brain_execution_interfaces.action import ExecutePlan
 from brain_execution_interfaces.msg import OperationStatus, PlanStep
 from brain_execution_interfaces.srv import QueryOperation

@@ -25,8 +25,8 @@ caller, from any thread, with the executor still spinning.
 import threading
 import uuid
 
-from brain_execution.ros.qos import intake_qos
 from brain_execution.bridges.serial_calls import SerialCalls
+from brain_execution.ros.qos import intake_qos
 from brain_execution_interfaces.action import CaptureImage
 import pytest
 import rclpy

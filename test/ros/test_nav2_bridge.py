@@ -68,7 +68,7 @@ def _executor_parameters(namespace: str):
 
 @pytest.fixture(scope='module')
 def rover(module_start_sim_nav2, module_start_executor, module_ros):
-    """A sim_nav2 robot and its executor, ready: servers up, link up, Nav2 active."""
+    """Start a sim_nav2 robot and its executor; return them ready (link up, Nav2 active)."""
     robot_id = unique_robot_id('rover')
     namespace = f'/{robot_id}/nav2'
     sim = module_start_sim_nav2(namespace, _SIM)
@@ -85,7 +85,7 @@ def rover(module_start_sim_nav2, module_start_executor, module_ros):
 
 @pytest.fixture
 def robot(rover, module_ros):
-    """The rover with its faults off, Nav2 active, the e-stop released and nothing running."""
+    """Return the rover with its faults off, its e-stop released and nothing running."""
     module_ros.set_parameters(rover['sim'].node_name, _FAULTS_OFF)
     _ok(module_ros.run(rover['id'], 'emergency_stop', {'release': True}), 'release')
     idle = module_ros.wait_for_state(rover['id'], lambda s: s.armed and s.link_up
@@ -134,7 +134,7 @@ def _wait_moving(ros, robot, operation_id='', min_speed_mps=0.5):
 
 def _assert_stopped_by_nav2(ros, robot, mark, action='navigate_to_pose',
                             status=('canceled',)):
-    """The goal ended on the robot's side and the robot came to a standstill."""
+    """Assert that the goal ended on the robot's side and the robot came to a standstill."""
     events = robot['events']
     ended = events.wait_for(mark, 'goal_ended', action=action)
     assert ended['status'] in status, ended
@@ -274,6 +274,32 @@ def test_emergency_stop_cancels_navigation_and_latches(robot, module_ros):
     assert len(events.since(mark, 'goal_accepted')) == 1
 
 
+def test_go_to_after_follow_waypoints_waits_for_the_route_to_end(robot, module_ros):
+    """
+    Nav2's waypoint follower cancels *every* NavigateToPose goal when its own is canceled.
+
+    So the navigation that preempts a route is sent only once the route has ended.
+    """
+    state = _undocked(module_ros, robot)
+    events = robot['events']
+    p = state.pose.position
+    far = _far(state)
+    route = module_ros.send(robot['id'], 'follow_waypoints', {
+        'waypoints': [Waypoint(x_m=far['x_m'], y_m=p.y), Waypoint(x_m=p.x, y_m=p.y)],
+        'speed_mps': _FAST})
+    _wait_moving(module_ros, robot)
+    mark = events.mark()
+    _ok(module_ros.run(robot['id'], 'go_to', {'target': {'x_m': p.x, 'y_m': p.y + 1.0},
+                                              'speed_mps': _FAST}), 'go_to')
+    assert route.wait(10.0).error_code == ErrorCode.PREEMPTED
+    kinds = [(e['event'], e.get('action')) for e in events.since(mark)
+             if e['event'] in ('goal_accepted', 'goal_ended')]
+    assert kinds[:2] == [('goal_ended', 'follow_waypoints'),
+                         ('goal_accepted', 'navigate_to_pose')], kinds
+    assert events.since(mark, 'goal_ended', action='follow_waypoints')[0]['status'] == (
+        'canceled')
+
+
 @pytest.mark.parametrize('operation', sorted(_UNSUPPORTED))
 def test_what_nav2_cannot_do_is_unsupported_with_a_reason(robot, module_ros, operation):
     mark = robot['events'].mark()
@@ -392,6 +418,29 @@ def test_frozen_nav2_ends_communication_failure_and_stops_on_resume(robot, modul
     # goal ends and the robot stops.
     _assert_stopped_by_nav2(module_ros, robot, mark, status=('canceled', 'aborted'))
     assert module_ros.wait_for_state(robot['id'], lambda s: s.link_up, 5.0) is not None
+
+
+def test_goal_nav2_accepts_after_its_operation_ended_is_canceled(robot, module_ros):
+    """Exactly once: a goal sent into a freeze must not drive the robot once Nav2 resumes."""
+    state = _undocked(module_ros, robot)
+    events, sim = robot['events'], robot['sim']
+    mark = events.mark()
+    sim.process.send_signal(19)  # SIGSTOP before the goal reaches Nav2
+    try:
+        result = module_ros.run(robot['id'], 'go_to', {'target': _far(state)}, timeout_s=15.0)
+        assert result.error_code == ErrorCode.COMMUNICATION_FAILURE, result.error_msg
+    finally:
+        sim.process.send_signal(18)  # SIGCONT
+    accepted = events.wait_for(mark, 'goal_accepted', action='navigate_to_pose')
+    ended = events.wait_for(mark, 'goal_ended', goal_id=accepted['goal_id'])
+    assert ended['status'] == 'canceled', ended
+    still = module_ros.wait_for_state(robot['id'], lambda s: s.link_up and
+                                      _speed(s) < _STOPPED_MPS, 10.0)
+    assert still is not None
+    # It went (almost) nowhere: the cancel followed the acceptance at once.
+    moved = math.hypot(still.pose.position.x - state.pose.position.x,
+                       still.pose.position.y - state.pose.position.y)
+    assert moved < 0.5, moved
 
 
 def test_executor_shutdown_cancels_what_nav2_still_drives(robot, module_ros,

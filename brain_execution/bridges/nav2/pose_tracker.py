@@ -56,6 +56,7 @@ class PoseTracker:
         self._odometry: typing.Deque[_Sample] = collections.deque()
         self._correction: typing.Optional[Pose2D] = None if uses_fixes else Pose2D(0, 0, 0)
         self._velocity = (0.0, 0.0, 0.0)
+        self._pending_fix: typing.Optional[typing.Tuple[float, Pose2D]] = None
 
     def add_odometry(self, stamp_s: float, pose: Pose2D, forward_mps: float, left_mps: float,
                      yaw_rate_radps: float) -> None:
@@ -71,20 +72,29 @@ class PoseTracker:
         while self._odometry and stamp_s - self._odometry[0].stamp_s > self._history_s:
             self._odometry.popleft()
         self._velocity = (forward_mps, left_mps, yaw_rate_radps)
+        self._apply_fix()
 
-    def add_fix(self, stamp_s: float, pose: Pose2D) -> bool:
+    def add_fix(self, stamp_s: float, pose: Pose2D) -> None:
         """
-        Record a localization fix (global frame); return False while no odometry is known.
+        Record a localization fix (global frame).
+
+        A fix that comes before any odometry (AMCL's latched last pose, delivered as soon as
+        the subscription matches) is kept until the first odometry sample: AMCL publishes
+        again only once the robot has moved.
 
         :raises ValueError: the tracker was built without fixes.
         """
         if not self.uses_fixes:
             raise ValueError('this tracker takes its global pose from odometry alone')
-        odometry = self._odometry_at(stamp_s)
-        if odometry is None:
-            return False
-        self._correction = pose.compose(odometry.inverse())
-        return True
+        self._pending_fix = (stamp_s, pose)
+        self._apply_fix()
+
+    def _apply_fix(self) -> None:
+        if self._pending_fix is None or not self._odometry:
+            return
+        stamp_s, pose = self._pending_fix
+        self._pending_fix = None
+        self._correction = pose.compose(self._odometry_at(stamp_s).inverse())
 
     def pose(self) -> typing.Optional[Pose2D]:
         """Return the latest global pose, or None before the first odometry (and fix)."""
@@ -101,11 +111,9 @@ class PoseTracker:
         c, s = math.cos(pose.yaw_rad), math.sin(pose.yaw_rad)
         return c * forward - s * left, s * forward + c * left, yaw_rate
 
-    def _odometry_at(self, stamp_s: float) -> typing.Optional[Pose2D]:
+    def _odometry_at(self, stamp_s: float) -> Pose2D:
         """Return the odometry pose at stamp_s, interpolated; clamped to the history kept."""
         samples = self._odometry
-        if not samples:
-            return None
         if stamp_s >= samples[-1].stamp_s:
             return samples[-1].pose
         if stamp_s <= samples[0].stamp_s:

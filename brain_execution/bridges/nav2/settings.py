@@ -71,7 +71,6 @@ class Nav2Settings:
     start_docked: bool
     dock_radius_m: float
 
-
     def resolve(self, name: str) -> str:
         """Return a relative Nav2 name under ``nav2.namespace``, e.g. ``/navigate_to_pose``."""
         return f'{self.namespace.rstrip("/")}/{name}'

@@ -16,8 +16,9 @@
 """
 ``make demo``: a drone, a ground robot and a surface vessel fly one fleet plan.
 
-Three robot executors and the coordinator start as separate processes, with the parameters
-files ``ros2 launch brain_execution fleet.launch.py`` uses. The mission is one ExecutePlan goal
+Three robot executors and the coordinator start as separate processes, as launch_ros starts
+them. rover1 runs on the ``nav2`` bridge (``ground_nav2.yaml``) against ``sim_nav2``, Nav2's
+interface over a simulated robot, in a process of its own. The mission is one ExecutePlan goal
 to ``/execution/execute_plan``: each robot's steps run in order, the robots in parallel, and
 the boat's status broadcast waits for the drone's photos (a cross-robot dependency). The
 boat runs on the ``nmea`` bridge against ``sim_nmea_autopilot``, a process of its own on a
@@ -63,10 +64,11 @@ MISSIONS: typing.Dict[str, typing.Tuple[str, typing.List[Step]]] = {
         ('hover', {'duration_s': 1.0}),
         ('return_home', {'speed_mps': 8.0, 'land': True}),
     ]),
-    'rover1': ('ground.yaml', [
+    'rover1': ('ground_nav2.yaml', [
         ('undock', {'distance_m': 1.0}),
-        ('go_to', {'target': {'x_m': 6.0, 'y_m': 4.0}, 'speed_mps': 2.0}),
-        ('capture_image', {'count': 1}),
+        ('go_to', {'target': {'x_m': 6.0, 'y_m': 4.0}, 'speed_mps': 1.0}),
+        ('follow_waypoints', {'waypoints': [{'x_m': 6.0, 'y_m': 0.0}, {'x_m': 2.0, 'y_m': 0.0}],
+                              'speed_mps': 1.0}),
         ('hold', {'duration_s': 1.0}),
         ('dock', {'dock_id': 'charger'}),
     ]),
@@ -83,6 +85,11 @@ MISSIONS: typing.Dict[str, typing.Tuple[str, typing.List[Step]]] = {
     ]),
 }
 
+
+# rover1's Nav2 (sim_nav2) runs in a namespace of its own: Nav2 and the executor both serve a
+# follow_waypoints action.
+_ROVER_NAV2 = '/rover1/nav2'
+_EXECUTOR_PARAMETERS = {'rover1': {'nav2.namespace': _ROVER_NAV2}}
 
 # The boat's broadcast waits for this step of the drone.
 _CROSS_DEPENDENCY = ('boat1', 'broadcast_status', 'drone1-capture_image')
@@ -175,11 +182,13 @@ def main(argv: typing.Sequence[str] = None) -> int:
 
     work = tempfile.mkdtemp(prefix='brain_execution_demo_')
     autopilot, boat_parameters = _start_boat_autopilot(work)
-    processes = [autopilot]
+    parameters = dict(_EXECUTOR_PARAMETERS, boat1=boat_parameters)
+    processes = [autopilot, NodeProcess(node_command('sim_nav2', namespace=_ROVER_NAV2,
+                                                     parameters={'start_docked': True}),
+                                        log_path=os.path.join(work, 'rover1_sim_nav2.log'))]
     processes += [NodeProcess(node_command('robot_executor', namespace=f'/{robot_id}',
                                            params_files=[config_file(params)],
-                                           parameters=boat_parameters if robot_id == 'boat1'
-                                           else None),
+                                           parameters=parameters.get(robot_id)),
                               log_path=os.path.join(work, f'{robot_id}.log'))
                   for robot_id, (params, _) in MISSIONS.items()]
     processes.append(NodeProcess(
@@ -187,8 +196,8 @@ def main(argv: typing.Sequence[str] = None) -> int:
                      params_files=[config_file('coordinator.yaml')],
                      parameters={'journal_path': os.path.join(work, 'journal.db')}),
         log_path=os.path.join(work, 'coordinator.log')))
-    printer("started 3 robot executors, the coordinator and boat1's simulated NMEA "
-            f'autopilot (logs in {work})')
+    printer("started 3 robot executors, the coordinator, boat1's simulated NMEA autopilot "
+            f"and rover1's sim_nav2 (logs in {work})")
     rclpy.init(args=argv)
     node = Node('brain_execution_demo')
     executor = FleetExecutor(num_threads=2)

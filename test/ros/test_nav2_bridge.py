@@ -377,6 +377,24 @@ def test_nav2_deactivated_mid_goal_ends_not_ready(robot, module_ros):
     _assert_stopped_by_nav2(module_ros, robot, mark, status=('aborted',))
 
 
+def test_readiness_from_the_lifecycle_manager(robot, module_ros, module_start_executor):
+    """An executor asking lifecycle_manager_navigation/is_active instead of bt_navigator."""
+    robot_id = unique_robot_id('rover_manager')
+    executor = module_start_executor('ground', robot_id=robot_id,
+                                     params_file='ground_nav2.yaml',
+                                     parameters=dict(_executor_parameters(robot['namespace']),
+                                                     **{'nav2.readiness': 'lifecycle_manager'}))
+    module_ros.wait_for_servers(executor, ['go_to'])
+    assert module_ros.wait_for_state(robot_id, lambda s: s.link_up and s.armed, 30.0), (
+        executor.log())
+    module_ros.set_parameters(robot['sim'].node_name, {'fault.inactive': True})
+    assert module_ros.wait_for_state(robot_id, lambda s: not s.armed, 5.0) is not None
+    result = module_ros.run(robot_id, 'undock', {})
+    assert result.error_code == ErrorCode.PLATFORM_NOT_READY, result.error_msg
+    assert 'lifecycle_manager_navigation/is_active reports not active' in result.error_msg
+    assert executor.stop() == 0
+
+
 def test_unknown_dock_is_dock_not_found(robot, module_ros):
     _undocked(module_ros, robot)
     result = module_ros.run(robot['id'], 'dock', {'dock_id': 'nowhere'})

@@ -108,6 +108,11 @@ def _executor_starter(log_dir):
         started.append(process)
         return process
 
+    yield from _stopping_after(start, started)
+
+
+def _stopping_after(start, started: typing.List[NodeProcess]):
+    """Yield ``start``; then stop every process it started."""
     try:
         yield start
     finally:
@@ -250,11 +255,7 @@ def module_start_sim_nav2(tmp_path_factory):
         started.append(process)
         return process
 
-    try:
-        yield start
-    finally:
-        for process in started:
-            process.stop()
+    yield from _stopping_after(start, started)
 
 
 class SimEvents:

@@ -132,6 +132,15 @@ def _wait_moving(ros, robot, operation_id='', min_speed_mps=0.5):
     return state
 
 
+def _driving_far(ros, robot):
+    """Send a long go_to and wait until the robot moves; return the run, a mark, the state."""
+    state = _undocked(ros, robot)
+    mark = robot['events'].mark()
+    run = ros.send(robot['id'], 'go_to', {'target': _far(state), 'speed_mps': _FAST})
+    _wait_moving(ros, robot)
+    return run, mark, state
+
+
 def _assert_stopped_by_nav2(ros, robot, mark, action='navigate_to_pose',
                             status=('canceled',)):
     """Assert that the goal ended on the robot's side and the robot came to a standstill."""
@@ -235,12 +244,7 @@ def test_return_home_navigates_to_the_configured_home(robot, module_ros):
 
 
 def test_hold_preempts_go_to_and_cancels_the_navigation(robot, module_ros):
-    state = _undocked(module_ros, robot)
-    events = robot['events']
-    mark = events.mark()
-    go_to = module_ros.send(robot['id'], 'go_to', {'target': _far(state), 'speed_mps': _FAST,
-                                                   'operation_id': f'far-{time.time()}'})
-    _wait_moving(module_ros, robot)
+    go_to, mark, _ = _driving_far(module_ros, robot)
     hold = module_ros.run(robot['id'], 'hold', {'duration_s': 0.5})
     _ok(hold, 'hold')
     assert go_to.wait(10.0).error_code == ErrorCode.PREEMPTED
@@ -248,11 +252,7 @@ def test_hold_preempts_go_to_and_cancels_the_navigation(robot, module_ros):
 
 
 def test_cancel_stops_the_robot_through_nav2(robot, module_ros):
-    state = _undocked(module_ros, robot)
-    events = robot['events']
-    mark = events.mark()
-    run = module_ros.send(robot['id'], 'go_to', {'target': _far(state), 'speed_mps': _FAST})
-    _wait_moving(module_ros, robot)
+    run, mark, _ = _driving_far(module_ros, robot)
     module_ros.cancel(run)
     result = run.wait(10.0)
     assert run.status == GoalStatus.STATUS_CANCELED
@@ -261,17 +261,13 @@ def test_cancel_stops_the_robot_through_nav2(robot, module_ros):
 
 
 def test_emergency_stop_cancels_navigation_and_latches(robot, module_ros):
-    state = _undocked(module_ros, robot)
-    events = robot['events']
-    mark = events.mark()
-    go_to = module_ros.send(robot['id'], 'go_to', {'target': _far(state), 'speed_mps': _FAST})
-    _wait_moving(module_ros, robot)
+    go_to, mark, state = _driving_far(module_ros, robot)
     _ok(module_ros.run(robot['id'], 'emergency_stop', {'reason': 'test'}), 'emergency_stop')
     assert go_to.wait(10.0).error_code == ErrorCode.PREEMPTED
     _assert_stopped_by_nav2(module_ros, robot, mark)
     refused = module_ros.run(robot['id'], 'go_to', {'target': _far(state)})
     assert refused.error_code == ErrorCode.EMERGENCY_STOP_ACTIVE, refused.error_msg
-    assert len(events.since(mark, 'goal_accepted')) == 1
+    assert len(robot['events'].since(mark, 'goal_accepted')) == 1
 
 
 def test_go_to_after_follow_waypoints_waits_for_the_route_to_end(robot, module_ros):
@@ -365,10 +361,7 @@ def test_inactive_nav2_refuses_goals_not_ready(robot, module_ros):
 
 
 def test_nav2_deactivated_mid_goal_ends_not_ready(robot, module_ros):
-    state = _undocked(module_ros, robot)
-    mark = robot['events'].mark()
-    run = module_ros.send(robot['id'], 'go_to', {'target': _far(state), 'speed_mps': _FAST})
-    _wait_moving(module_ros, robot)
+    run, mark, _ = _driving_far(module_ros, robot)
     module_ros.set_parameters(robot['sim'].node_name, {'fault.inactive': True})
     result = run.wait(10.0)
     assert result.error_code == ErrorCode.PLATFORM_NOT_READY, result.error_msg
@@ -415,11 +408,8 @@ def test_dock_that_cannot_stage_is_docking_failed(robot, module_ros):
 
 
 def test_frozen_nav2_ends_communication_failure_and_stops_on_resume(robot, module_ros):
-    state = _undocked(module_ros, robot)
     events, sim = robot['events'], robot['sim']
-    mark = events.mark()
-    run = module_ros.send(robot['id'], 'go_to', {'target': _far(state), 'speed_mps': _FAST})
-    _wait_moving(module_ros, robot)
+    run, mark, _ = _driving_far(module_ros, robot)
     frozen = time.monotonic()
     sim.process.send_signal(19)  # SIGSTOP: Nav2's process freezes mid-goal
     try:

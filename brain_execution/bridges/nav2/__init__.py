@@ -21,8 +21,10 @@ without Nav2's messages is told which package is missing and keeps its other bri
 
 Modules: :mod:`.settings` (the ``nav2.*`` parameters), :mod:`.frames` (global frame and
 local frame), :mod:`.pose_tracker` and :mod:`.telemetry` (pose, velocity and battery from
-topics), :mod:`.readiness` (lifecycle state), :mod:`.channel` (goals of one action),
-:mod:`.error_codes` (Nav2's codes mapped), :mod:`.bridge` (the PlatformBridge).
+topics), :mod:`.snapshots` (the robot's snapshot), :mod:`.readiness` (lifecycle state),
+:mod:`.channel` (the goals of one action), :mod:`.dispatch` (one motion across the actions),
+:mod:`.messages` (goal poses, route results), :mod:`.error_codes` (Nav2's codes mapped),
+:mod:`.bridge` (the PlatformBridge).
 """
 
 from brain_execution.core.bridge import BridgeContext

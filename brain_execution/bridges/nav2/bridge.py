@@ -20,9 +20,8 @@ A :class:`~brain_execution.core.bridge.PlatformBridge` over Nav2's action server
   Each goal's speed goes to the controller server's ``speed_limit`` topic first.
 * hold, disarm and emergency_stop cancel every goal the bridge sent; Nav2's controller
   stops the robot when its goal is canceled. They are acknowledged once Nav2 accepted every
-  cancel. A new goal of another action waits for the previous one to end, because Nav2's
-  waypoint follower and docking server cancel *all* NavigateToPose goals when theirs is
-  canceled, which would otherwise take the new goal with them.
+  cancel. A new goal of another action waits for the previous one to end (see
+  :mod:`.dispatch`).
 * Poses are in ``nav2.global_frame``; the local frame is that frame moved to
   ``nav2.home_pose`` (see :mod:`.frames`). A goal without a yaw faces its direction of
   travel, since Nav2's goal checkers check the final yaw.
@@ -32,7 +31,6 @@ A :class:`~brain_execution.core.bridge.PlatformBridge` over Nav2's action server
 * Nav2 has no camera, gripper or data link: those operations are unsupported.
 """
 
-import dataclasses
 import math
 import threading
 import typing
@@ -40,9 +38,8 @@ import typing
 from brain_execution.core.bridge import CommandHandle, PlatformBridge
 from brain_execution.core.catalog import operations_for
 from brain_execution.core.errors import (
-    CommunicationError, ExecutionError, PlatformNotReadyError, PreemptedError,
-    UnsupportedOperationError)
-from brain_execution.core.geo import GeoPoint, local_to_geographic, LocalPoint
+    CommunicationError, ExecutionError, PlatformNotReadyError, UnsupportedOperationError)
+from brain_execution.core.geo import GeoPoint, LocalPoint
 from brain_execution.core.state import Platform, RobotSnapshot
 from geometry_msgs.msg import PoseStamped
 from nav2_msgs.action import DockRobot, FollowWaypoints, NavigateToPose, UndockRobot
@@ -50,11 +47,14 @@ from nav2_msgs.msg import SpeedLimit
 from rclpy.callback_groups import CallbackGroup
 from rclpy.node import Node
 
+from . import messages
 from .channel import ActionChannel, NavGoal
+from .dispatch import GoalDispatcher
 from .error_codes import nav2_error
-from .frames import Pose2D, quaternion_from_yaw
+from .frames import Pose2D
 from .readiness import Readiness
 from .settings import Nav2Settings
+from .snapshots import SnapshotComposer
 from .telemetry import qos_profile, Telemetry
 from ..serial_calls import SerialCalls
 
@@ -71,22 +71,6 @@ UNSUPPORTED: typing.Mapping[str, str] = {
     'dropoff': _NO_PAYLOAD,
     'send_data': 'Nav2 has no data link of its own',
 }
-
-_MODES = {'go_to': 'NAVIGATING', 'return_home': 'RETURNING_HOME',
-          'follow_waypoints': 'FOLLOWING_WAYPOINTS', 'dock': 'DOCKING', 'undock': 'UNDOCKING'}
-
-
-@dataclasses.dataclass
-class _Deferred:
-    """A goal waiting for another action's goals to end before it is sent."""
-
-    channel: ActionChannel
-    goal_msg: typing.Any
-    handle: CommandHandle
-    label: str
-    value: typing.Any
-    speed_mps: typing.Optional[float]
-    created_ns: int
 
 
 class Nav2Bridge(PlatformBridge):
@@ -106,15 +90,13 @@ class Nav2Bridge(PlatformBridge):
         super().__init__(platform)
         self._settings = settings
         self._frame = settings.frame
-        self._home = home
         self._request_tick = request_tick
+        # Commands (tick and goal threads) and callbacks (the bridge's group) both compose.
         self._lock = threading.Lock()
+        self._composer = SnapshotComposer(settings, home)
         self._snapshot = RobotSnapshot(platform=platform, link_up=False, mode='NO_POSE',
                                        battery_percent=math.nan, docked=settings.start_docked)
         self._link_problem = 'no odometry received yet'
-        self._docked = settings.start_docked
-        self._dock_pose: typing.Optional[Pose2D] = None
-        self._deferred: typing.Optional[_Deferred] = None
         self._node: typing.Optional[Node] = None
 
     # --- life ----------------------------------------------------------------------------
@@ -144,19 +126,23 @@ class Nav2Bridge(PlatformBridge):
                                        name=s.resolve(s.navigate_to_pose_action), **common)
         self._follow = ActionChannel(
             action_type=FollowWaypoints, kind='follow_waypoints',
-            name=s.resolve(s.follow_waypoints_action), succeeded=_route_succeeded,
-            abort_code=_route_abort_code, on_feedback=_route_feedback, **common)
+            name=s.resolve(s.follow_waypoints_action), succeeded=messages.route_succeeded,
+            abort_code=messages.route_abort_code, on_feedback=messages.route_feedback,
+            **common)
         self._dock = ActionChannel(action_type=DockRobot, kind='dock_robot',
                                    name=s.resolve(s.dock_robot_action),
                                    succeeded=self._on_docked, **common)
         self._undock = ActionChannel(action_type=UndockRobot, kind='undock_robot',
                                      name=s.resolve(s.undock_robot_action),
                                      succeeded=self._on_undocked, **common)
-        self._channels = (self._navigate, self._follow, self._dock, self._undock)
         self._speed_limit = None
         if s.speed_limit_topic:
             self._speed_limit = node.create_publisher(
                 SpeedLimit, s.resolve(s.speed_limit_topic), qos_profile('transient_local'))
+        self._dispatch = GoalDispatcher(
+            (self._navigate, self._follow, self._dock, self._undock),
+            before_send=self._send_speed, now_ns=self._now_ns,
+            handover_timeout_s=s.goal_response_timeout_s, request_tick=self._request_tick)
         self._telemetry = Telemetry(node, callback_group, s, self._refresh)
 
     def unsupported_operations(self) -> typing.Mapping[str, str]:
@@ -164,27 +150,13 @@ class Nav2Bridge(PlatformBridge):
         return UNSUPPORTED
 
     def update(self, now_s: float) -> None:
-        """Check the link's age and the goals Nav2 has not answered."""
-        for channel in self._channels:
-            channel.check_timeouts()
-        with self._lock:
-            deferred = self._deferred
-            late = deferred is not None and self._now_ns() - deferred.created_ns > int(
-                self._settings.goal_response_timeout_s * 1e9)
-            if late:
-                self._deferred = None
-        if late:
-            deferred.handle.set_error(CommunicationError(
-                f'{deferred.label} not sent: Nav2 did not end the previous goal within '
-                f'{self._settings.goal_response_timeout_s:.1f} s of its cancel'))
+        """Check the link's age and the goals and cancels Nav2 has not answered."""
+        self._dispatch.check_timeouts()
         self._refresh()
 
     def close(self) -> None:
         """Cancel what Nav2 still runs for the executor and send it, though nothing spins."""
-        self._drop_deferred('the executor shut down')
-        for channel in self._channels:
-            channel.cancel()
-            channel.close()
+        self._dispatch.close()
         # The executor has stopped: the cancel requests go out from this thread.
         self._serial.run_pending()
 
@@ -198,44 +170,14 @@ class Nav2Bridge(PlatformBridge):
         return self._node.get_clock().now().nanoseconds
 
     def _refresh(self) -> None:
-        s = self._settings
         reading = self._telemetry.reading
         ready, reason = self._readiness.verdict
-        now = self._now_ns()
+        activity = self._dispatch.active_label()
         with self._lock:
             previous = self._snapshot
-            age_s = None if reading.odometry_ns is None else (now - reading.odometry_ns) * 1e-9
-            if reading.problem:
-                problem = reading.problem
-            elif age_s > s.pose_timeout_s:
-                problem = (f'no odometry from {s.resolve(s.odometry_topic)} for {age_s:.1f} s '
-                           f'(nav2.pose_timeout_s {s.pose_timeout_s:.1f} s)')
-            else:
-                problem = ''
-            pose = reading.pose
-            if pose is not None and self._docked:
-                if self._dock_pose is None:
-                    self._dock_pose = pose
-                elif pose.distance_to(self._dock_pose) > s.dock_radius_m:
-                    self._docked, self._dock_pose = False, None
-            fields = {}
-            if pose is not None:
-                local = self._frame.to_local(pose)
-                vx, vy = self._frame.velocity_to_local(*reading.velocity[:2])
-                geo = local_to_geographic(self._home, local.x_m, local.y_m)
-                fields = {'x_m': local.x_m, 'y_m': local.y_m, 'yaw_rad': local.yaw_rad,
-                          'vx_mps': vx, 'vy_mps': vy, 'yaw_rate_radps': reading.velocity[2],
-                          'latitude_deg': geo.latitude_deg,
-                          'longitude_deg': geo.longitude_deg}
-            battery = reading.battery_percent
-            if reading.battery_ns is None or now - reading.battery_ns > int(
-                    s.battery_timeout_s * 1e9):
-                battery = math.nan
+            self._snapshot, problem = self._composer.compose(
+                previous, reading, ready=ready, activity=activity, now_ns=self._now_ns())
             self._link_problem = problem
-            self._snapshot = dataclasses.replace(
-                previous, stamp_s=(reading.odometry_ns or 0) * 1e-9, battery_percent=battery,
-                armed=ready, mode=self._mode(problem, ready), docked=self._docked,
-                link_up=not problem, **fields)
         if previous.link_up and problem:
             self._node.get_logger().warning(f'link to Nav2 lost: {problem}')
         elif not previous.link_up and not problem:
@@ -244,23 +186,12 @@ class Nav2Bridge(PlatformBridge):
             self._node.get_logger().info(
                 'Nav2 is active' if ready else f'Nav2 is not active: {reason}')
 
-    def _mode(self, problem: str, ready: bool) -> str:
-        if problem:
-            return 'NO_POSE'
-        if not ready:
-            return 'NOT_READY'
-        for channel in self._channels:
-            label = channel.active_label()
-            if label is not None:
-                return _MODES[label]
-        return 'DOCKED' if self._docked else 'IDLE'
-
     def _on_docked(self, goal: NavGoal, result) -> typing.Optional[ExecutionError]:
         if not result.success:
             return nav2_error('dock_robot', result.error_code or DockRobot.Result.UNKNOWN,
                               result.error_msg, context='a result with success false')
         with self._lock:
-            self._docked, self._dock_pose = True, self._telemetry.reading.pose
+            self._composer.docked_at(self._telemetry.reading.pose)
         self._refresh()
         return None
 
@@ -269,7 +200,7 @@ class Nav2Bridge(PlatformBridge):
             return nav2_error('undock_robot', result.error_code or UndockRobot.Result.UNKNOWN,
                               result.error_msg, context='a result with success false')
         with self._lock:
-            self._docked, self._dock_pose = False, None
+            self._composer.undocked()
         self._refresh()
         return None
 
@@ -288,76 +219,19 @@ class Nav2Bridge(PlatformBridge):
                 f'{command} not sent: no {channel.name} action server'), command)
         return None
 
-    def _start(self, channel: ActionChannel, goal_msg, label: str, *,
-               speed_mps: typing.Optional[float] = None, value: typing.Any = None,
-               ) -> CommandHandle:
-        handle = CommandHandle(label)
-        self._drop_deferred(f'{label} came after it')
-        previous = [goal for other in self._channels if other is not channel
-                    for goal in other.cancel()]
-        if not previous:
-            self._send(channel, goal_msg, handle, label, value, speed_mps)
-            return handle
-        deferred = _Deferred(channel, goal_msg, handle, label, value, speed_mps,
-                             self._now_ns())
-        with self._lock:
-            self._deferred = deferred
-        remaining = [len(previous)]
-        counter = threading.Lock()
-
-        def on_ended(_error) -> None:
-            with counter:
-                remaining[0] -= 1
-                if remaining[0]:
-                    return
-            with self._lock:
-                if self._deferred is not deferred:
-                    return
-                self._deferred = None
-            self._send(channel, goal_msg, handle, label, value, speed_mps)
-
-        for goal in previous:
-            goal.ended.add(on_ended)
-        return handle
-
-    def _send(self, channel: ActionChannel, goal_msg, handle: CommandHandle, label: str,
-              value: typing.Any, speed_mps: typing.Optional[float]) -> None:
+    def _send_speed(self, speed_mps: typing.Optional[float]) -> None:
         if speed_mps and self._speed_limit is not None:
             limit = SpeedLimit(percentage=False, speed_limit=float(speed_mps))
-            limit.header.stamp = self._node.get_clock().now().to_msg()
+            limit.header.stamp = self._stamp()
             self._speed_limit.publish(limit)
-        channel.send(goal_msg, handle, label=label, value=value)
 
-    def _drop_deferred(self, reason: str) -> None:
-        with self._lock:
-            deferred, self._deferred = self._deferred, None
-        if deferred is not None:
-            deferred.handle.set_error(PreemptedError(f'{deferred.label} not sent: {reason}'))
+    def _stamp(self):
+        return self._node.get_clock().now().to_msg()
 
-    def _pose(self, pose: Pose2D) -> PoseStamped:
-        """Return a local-frame pose as a PoseStamped in the global frame."""
-        g = self._frame.to_global(pose)
-        msg = PoseStamped()
-        msg.header.frame_id = self._frame.name
-        msg.header.stamp = self._node.get_clock().now().to_msg()
-        msg.pose.position.x, msg.pose.position.y = g.x_m, g.y_m
-        q = msg.pose.orientation
-        q.w, q.x, q.y, q.z = quaternion_from_yaw(g.yaw_rad)
-        return msg
-
-    def _route(self, points: typing.Sequence[LocalPoint]) -> typing.List[Pose2D]:
-        """Return the points as poses; one without a yaw faces the way from the previous."""
+    def _poses(self, points: typing.Sequence[LocalPoint]) -> typing.List[PoseStamped]:
         s = self._snapshot
-        x, y, yaw = s.x_m, s.y_m, s.yaw_rad
-        poses = []
-        for point in points:
-            if point.yaw_rad is not None:
-                yaw = point.yaw_rad
-            elif math.hypot(point.x_m - x, point.y_m - y) > 1e-3:
-                yaw = math.atan2(point.y_m - y, point.x_m - x)
-            x, y = point.x_m, point.y_m
-            poses.append(Pose2D(x, y, yaw))
-        return poses
+        return [messages.pose_stamped(self._frame, pose, self._stamp()) for pose in
+                messages.route_poses(Pose2D(s.x_m, s.y_m, s.yaw_rad), points)]
 
     # --- PlatformBridge: motion ----------------------------------------------------------
 
@@ -367,10 +241,10 @@ class Nav2Bridge(PlatformBridge):
         refusal = self._refusal('go_to', self._navigate)
         if refusal is not None:
             return refusal
-        (target,) = self._route([LocalPoint(x_m=x_m, y_m=y_m, yaw_rad=yaw_rad)])
-        goal = NavigateToPose.Goal(pose=self._pose(target),
+        (target,) = self._poses([LocalPoint(x_m=x_m, y_m=y_m, yaw_rad=yaw_rad)])
+        goal = NavigateToPose.Goal(pose=target,
                                    behavior_tree=self._settings.behavior_tree)
-        return self._start(self._navigate, goal, 'go_to', speed_mps=speed_mps)
+        return self._dispatch.start(self._navigate, goal, 'go_to', speed_mps=speed_mps)
 
     def follow_waypoints(self, *, points: typing.Sequence[LocalPoint], speed_mps: float,
                          acceptance_radius_m: float) -> CommandHandle:
@@ -378,10 +252,9 @@ class Nav2Bridge(PlatformBridge):
         refusal = self._refusal('follow_waypoints', self._follow)
         if refusal is not None:
             return refusal
-        goal = FollowWaypoints.Goal(number_of_loops=0, goal_index=0,
-                                    poses=[self._pose(p) for p in self._route(points)])
-        return self._start(self._follow, goal, 'follow_waypoints', speed_mps=speed_mps,
-                           value=len(points))
+        goal = FollowWaypoints.Goal(number_of_loops=0, goal_index=0, poses=self._poses(points))
+        return self._dispatch.start(self._follow, goal, 'follow_waypoints',
+                                    speed_mps=speed_mps, value=len(points))
 
     def return_home(self, *, speed_mps: float, land: bool) -> CommandHandle:
         """Send a NavigateToPose goal to nav2.home_pose (the local origin, with its yaw)."""
@@ -389,9 +262,9 @@ class Nav2Bridge(PlatformBridge):
         if refusal is not None:
             return refusal
         home = Pose2D(0.0, 0.0, self._frame.to_local(self._frame.home).yaw_rad)
-        goal = NavigateToPose.Goal(pose=self._pose(home),
+        goal = NavigateToPose.Goal(pose=messages.pose_stamped(self._frame, home, self._stamp()),
                                    behavior_tree=self._settings.behavior_tree)
-        return self._start(self._navigate, goal, 'return_home', speed_mps=speed_mps)
+        return self._dispatch.start(self._navigate, goal, 'return_home', speed_mps=speed_mps)
 
     def dock(self, *, dock_id: str) -> CommandHandle:
         """Send a DockRobot goal for a dock of Nav2's dock database."""
@@ -402,7 +275,7 @@ class Nav2Bridge(PlatformBridge):
         goal = DockRobot.Goal(use_dock_id=True, dock_id=dock_id, dock_type=s.dock_type,
                               max_staging_time=float(s.max_staging_time_s),
                               navigate_to_staging_pose=s.navigate_to_staging_pose)
-        return self._start(self._dock, goal, 'dock')
+        return self._dispatch.start(self._dock, goal, 'dock')
 
     def undock(self, *, distance_m: float) -> CommandHandle:
         """
@@ -417,48 +290,20 @@ class Nav2Bridge(PlatformBridge):
         s = self._settings
         goal = UndockRobot.Goal(dock_type=s.dock_type,
                                 max_undocking_time=float(s.max_undocking_time_s))
-        return self._start(self._undock, goal, 'undock')
+        return self._dispatch.start(self._undock, goal, 'undock')
 
     def hold(self) -> CommandHandle:
         """Cancel every goal sent; acknowledged once Nav2 accepted each cancel."""
-        return self._stop('hold')
+        return self._dispatch.stop('hold')
 
     def emergency_stop(self) -> CommandHandle:
         """Cancel every goal sent, at once; acknowledged once Nav2 accepted each cancel."""
         self._node.get_logger().warning('emergency stop: canceling every Nav2 goal')
-        return self._stop('emergency_stop')
+        return self._dispatch.stop('emergency_stop')
 
     def disarm(self) -> CommandHandle:
         """Stop like hold: Nav2 has no motors to disarm."""
-        return self._stop('disarm')
-
-    def _stop(self, command: str) -> CommandHandle:
-        self._drop_deferred(f'{command} came first')
-        goals = [goal for channel in self._channels for goal in channel.cancel()]
-        handle = CommandHandle(command)
-        if not goals:
-            handle.set_result()
-            return handle
-        remaining = [len(goals)]
-        errors = []
-        counter = threading.Lock()
-
-        def on_quiet(error: typing.Optional[ExecutionError]) -> None:
-            with counter:
-                if error is not None:
-                    errors.append(error)
-                remaining[0] -= 1
-                if remaining[0]:
-                    return
-            if errors:
-                handle.set_error(errors[0])
-            else:
-                handle.set_result()
-            self._request_tick()
-
-        for goal in goals:
-            goal.quiet.add(on_quiet)
-        return handle
+        return self._dispatch.stop('disarm')
 
     def arm(self) -> CommandHandle:
         """Acknowledge when Nav2 is active: it has no motors to arm."""
@@ -509,27 +354,3 @@ class Nav2Bridge(PlatformBridge):
     def send_data(self, *, destination: str, content_type: str, data: bytes) -> CommandHandle:
         """Refuse: Nav2 has no data link."""
         return self._unsupported('send_data')
-
-
-def _route_succeeded(goal: NavGoal, result) -> typing.Optional[ExecutionError]:
-    missed = list(result.missed_waypoints)
-    if not missed:
-        return None
-    first = missed[0]
-    indices = ', '.join(str(m.index) for m in missed)
-    return nav2_error('follow_waypoints', first.error_code, result.error_msg,
-                      context=f'waypoint {first.index} of {goal.value} (missed waypoints: '
-                              f'{indices}; Nav2 went on past them)')
-
-
-def _route_abort_code(goal: NavGoal, result) -> typing.Tuple[int, str]:
-    # Jazzy's waypoint follower leaves its own error_code 0 and keeps the navigation's code
-    # on the missed waypoint.
-    missed = list(result.missed_waypoints)
-    if result.error_code or not missed:
-        return int(result.error_code), ''
-    return int(missed[-1].error_code), f'waypoint {missed[-1].index} of {goal.value}'
-
-
-def _route_feedback(goal: NavGoal, feedback) -> None:
-    goal.handle.feedback['current_waypoint'] = int(feedback.current_waypoint)

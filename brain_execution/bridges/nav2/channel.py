@@ -43,7 +43,7 @@ from .error_codes import nav2_error
 from .readiness import Readiness
 from ..serial_calls import SerialCalls
 
-__all__ = ['ActionChannel', 'NavGoal']
+__all__ = ['ActionChannel', 'NavGoal', 'Signal']
 
 # An unanswered cancel is sent again this often: a request queued while Nav2 was frozen
 # waits for the middleware's next heartbeat (3 s with Fast DDS) once Nav2 resumes, and a new
@@ -54,7 +54,7 @@ _CANCEL_DONE = (CancelGoal.Response.ERROR_NONE, CancelGoal.Response.ERROR_UNKNOW
                 CancelGoal.Response.ERROR_GOAL_TERMINATED)
 
 
-class _Signal:
+class Signal:
     """A one-shot event with callbacks, fired from one thread while others subscribe."""
 
     def __init__(self):
@@ -107,9 +107,9 @@ class NavGoal:
         self.superseded = False
         #: Fired once the goal no longer drives the robot: refused, ended, or its cancel
         #: accepted; with an error when Nav2 refused to cancel it.
-        self.quiet = _Signal()
+        self.quiet = Signal()
         #: Fired once Nav2 is done with the goal: refused, or its result arrived.
-        self.ended = _Signal()
+        self.ended = Signal()
 
     @property
     def live(self) -> bool:

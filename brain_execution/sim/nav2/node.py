@@ -34,7 +34,8 @@ named as on a Nav2 robot (relative names):
   test counts the robot's actions from the robot's side. Each has ``t`` (node clock, s) and
   ``event``: ``goal_accepted``, ``goal_rejected``, ``goal_ended`` (with ``status``
   succeeded / aborted / canceled, ``error_code``, ``error_msg``), ``stopped`` (the robot
-  came to a standstill), ``docked``, ``undocked``, ``fault``, ``lifecycle``.
+  came to a standstill), ``docked``, ``undocked``, ``fault``, ``lifecycle``, and
+  ``wrong_frame`` for a goal pose not in the global frame (planned as if it were: no tf).
 
 Faults, switched at run time (``ros2 param set /rover1/sim_nav2 fault.stuck true``):
 

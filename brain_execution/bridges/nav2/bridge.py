@@ -188,8 +188,9 @@ class Nav2Bridge(PlatformBridge):
 
     def _on_docked(self, goal: NavGoal, result) -> typing.Optional[ExecutionError]:
         if not result.success:
+            # SUCCEEDED yet success false: as good as an abort.
             return nav2_error('dock_robot', result.error_code or DockRobot.Result.UNKNOWN,
-                              result.error_msg, context='a result with success false')
+                              result.error_msg)
         with self._lock:
             self._composer.docked_at(self._telemetry.reading.pose)
         self._refresh()
@@ -198,7 +199,7 @@ class Nav2Bridge(PlatformBridge):
     def _on_undocked(self, goal: NavGoal, result) -> typing.Optional[ExecutionError]:
         if not result.success:
             return nav2_error('undock_robot', result.error_code or UndockRobot.Result.UNKNOWN,
-                              result.error_msg, context='a result with success false')
+                              result.error_msg)
         with self._lock:
             self._composer.undocked()
         self._refresh()

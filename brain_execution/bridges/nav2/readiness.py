@@ -17,8 +17,10 @@ Whether Nav2 is up: bt_navigator's lifecycle state, or the lifecycle manager's v
 
 nav2_simple_commander waits for ``bt_navigator/get_state`` to say ``active``; the lifecycle
 manager answers ``is_active`` (std_srvs/Trigger) for the whole stack it brought up. Either
-is asked every ``nav2.readiness_period_s``, never waited on: an unanswered request counts as
-not ready after ``nav2.readiness_timeout_s``, and a missing service at once.
+is asked every ``nav2.readiness_period_s``, never waited on. Each period asks afresh, even
+while an earlier question is unanswered, so that a Nav2 that was frozen is heard again as soon
+as it answers. Nav2 counts as not ready when no answer came for ``nav2.readiness_timeout_s``,
+and at once when the service is missing.
 """
 
 import threading
@@ -51,8 +53,11 @@ class Readiness:
         self._timeout_ns = int(settings.readiness_timeout_s * 1e9)
         self._lock = threading.Lock()
         self._waiting: typing.List[typing.Callable[[bool, str], None]] = []
-        self._pending = None
-        self._sent_ns = 0
+        # Unanswered questions (future -> when asked), and when the verdict's question was
+        # asked and answered.
+        self._pending: typing.Dict[typing.Any, int] = {}
+        self._verdict_asked_ns = -1
+        self._answered_ns = self._now_ns()
         self._client = None
         if settings.readiness == 'none':
             self._verdict: Verdict = (True, 'not checked (nav2.readiness: none)')
@@ -86,30 +91,31 @@ class Readiness:
         return self._node.get_clock().now().nanoseconds
 
     def _poll(self) -> None:
+        now = self._now_ns()
         with self._lock:
-            pending = self._pending
-            if pending is not None and self._now_ns() - self._sent_ns <= self._timeout_ns:
-                return
-            self._pending = None
-        if pending is not None:
-            self._client.remove_pending_request(pending)
-            self._settle((False, f'no answer from {self._service} within '
-                                 f'{self._timeout_ns * 1e-9:.1f} s'))
-            return
+            expired = [f for f, asked in self._pending.items() if now - asked > self._timeout_ns]
+            for future in expired:
+                del self._pending[future]
+            silent = now - self._answered_ns > self._timeout_ns
+        for future in expired:
+            self._client.remove_pending_request(future)
         if not self._client.service_is_ready():
             self._settle((False, f'no {self._service} service'))
             return
-        request = self._client.srv_type.Request()
+        if silent:
+            self._settle((False, f'no answer from {self._service} within '
+                                 f'{self._timeout_ns * 1e-9:.1f} s'))
+        future = self._client.call_async(self._client.srv_type.Request())
         with self._lock:
-            self._sent_ns = self._now_ns()
-            self._pending = self._client.call_async(request)
-            self._pending.add_done_callback(self._on_answer)
+            self._pending[future] = now
+        future.add_done_callback(self._on_answer)
 
     def _on_answer(self, future) -> None:
         with self._lock:
-            if future is not self._pending:
-                return  # timed out meanwhile
-            self._pending = None
+            asked = self._pending.pop(future, None)
+            if asked is None or asked < self._verdict_asked_ns:
+                return  # given up on, or older than the answer the verdict comes from
+            self._verdict_asked_ns, self._answered_ns = asked, self._now_ns()
         response = future.result()
         if response is None:
             verdict = (False, f'{self._service} failed to answer')

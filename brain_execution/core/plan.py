@@ -660,11 +660,16 @@ def _operation_id_problems(label: str, plan_id: typing.Any, step: PlanStep,
 def _dependency_problems(label: str, step: PlanStep, known: typing.Dict[str, int],
                          graph: typing.Dict[str, typing.List[str]]) -> typing.List[PlanProblem]:
     depends_on = step.depends_on
+    edges = []
+    # Only the first step with an id takes part in cycle detection; duplicates are reported.
+    # A step is a node even when its own depends_on is malformed: others may depend on it.
+    if isinstance(step.step_id, str) and step.step_id in known and \
+            step.step_id not in graph:
+        graph[step.step_id] = edges
     if not isinstance(depends_on, tuple):
         return [PlanProblem(label, 'depends_on', f'has type {type(depends_on).__name__}; '
                                                  f'expected a list of step ids')]
     found = []
-    edges = []
     for dependency in depends_on:
         if not isinstance(dependency, str):
             found.append(PlanProblem(label, 'depends_on', f'{_short(dependency)} has type '
@@ -680,10 +685,6 @@ def _dependency_problems(label: str, step: PlanStep, known: typing.Dict[str, int
             found.append(PlanProblem(label, 'depends_on', f'names {dependency!r} twice'))
         else:
             edges.append(dependency)
-    # Only the first step with an id takes part in cycle detection; duplicates are reported.
-    if isinstance(step.step_id, str) and step.step_id in known and \
-            step.step_id not in graph:
-        graph[step.step_id] = edges
     return found
 
 

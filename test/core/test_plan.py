@@ -510,6 +510,16 @@ def test_malformed_plans_only_raise_execution_errors(steps, plan_id, max_concurr
     assert len(topological_order(plan)) == len(steps)
 
 
+def test_a_step_depended_on_whose_own_depends_on_is_malformed_is_reported_not_a_crash():
+    """Found by the test above: cycle detection met a step it had never recorded."""
+    plan = Plan('p', (PlanStep('a', 'drone1', 'takeoff', depends_on=('b',)),
+                      PlanStep('b', 'drone1', 'takeoff', depends_on=None)))
+    with pytest.raises(ExecutionError) as raised:
+        validate_plan(plan, robots=ROBOTS)
+    assert raised.value.code == ErrorCode.INVALID_PLAN
+    assert "step 'b': depends_on: has type NoneType" in str(raised.value)
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.text(max_size=200))
 def test_random_mission_text_only_raises_execution_errors(text):

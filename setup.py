@@ -31,7 +31,8 @@ setup(
         ('share/ament_index/resource_index/packages', ['resource/' + package_name]),
         ('share/' + package_name, ['package.xml']),
         ('share/' + package_name + '/launch', glob('launch/*.py')),
-        ('share/' + package_name + '/config', glob('config/*.yaml')),
+        ('share/' + package_name + '/config', glob('config/*.yaml') + glob('config/*.rviz')),
+        ('share/' + package_name + '/config/fleets', glob('config/fleets/*.yaml')),
     ],
     install_requires=['setuptools'],
     zip_safe=True,
@@ -45,6 +46,7 @@ setup(
             'robot_executor = brain_execution.ros.robot_executor:main',
             'coordinator = brain_execution.ros.coordinator:main',
             'sim_nmea_autopilot = brain_execution.sim.nmea_autopilot.main:main',
+            'fleet_runner = brain_execution.deploy.runner:main',
         ],
         # Platform bridges by the name the executor's `bridge` parameter gives; other
         # packages add theirs to the same group (see brain_execution/bridges/registry.py).

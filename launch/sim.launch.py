@@ -51,7 +51,7 @@ def generate_launch_description():
         DeclareLaunchArgument('respawn', default_value='false',
                               description='Start a robot executor again when it exits.'),
         DeclareLaunchArgument('journal_path', default_value='',
-                              description="Coordinator journal (SQLite); empty = the fleet "
+                              description='Coordinator journal (SQLite); empty = the fleet '
                                           "file's, else $XDG_STATE_HOME/brain_execution/"
                                           '<fleet>/journal.db.'),
         OpaqueFunction(function=_simulation),

@@ -405,7 +405,7 @@ def _bridge(problems: _Problems, path: str,
         settings = value.get('settings') or {}
         if not isinstance(settings, dict):
             problems.add(f'{path}.settings', f'has type {type(settings).__name__}; expected '
-                                             'a mapping of the bridge\'s parameters')
+                                             "a mapping of the bridge's parameters")
             settings = {}
         return name, _flatten(problems, f'{path}.settings', settings)
     return _name(problems, path, value, 'bridge name (or a mapping with name and settings)'), {}
@@ -509,7 +509,8 @@ def load_fleet(source: typing.Union[str, os.PathLike], *, text: str = None) -> F
     Load and validate a fleet file.
 
     :param source: The file's path; with ``text``, only the name used in messages.
-    :param text: The YAML document itself, instead of reading ``source``.
+    :param text: The YAML document itself, instead of reading ``source`` (relative files
+        are still found next to ``source``).
     :return: The fleet.
     :raises FleetFileError: the file cannot be read, is not YAML, or has problems; every
         problem is listed as ``<file>: <key path>: <problem>``.
@@ -517,7 +518,7 @@ def load_fleet(source: typing.Union[str, os.PathLike], *, text: str = None) -> F
     name = os.fspath(source)
     problems = _Problems(name)
     from_file = text is None
-    base_dir = os.path.dirname(os.path.abspath(name)) if from_file else os.getcwd()
+    base_dir = os.path.dirname(os.path.abspath(name))
     if from_file:
         try:
             with open(name, encoding='utf-8') as stream:

@@ -42,7 +42,7 @@ from .nodes import describe_fleet, describe_simulation, LOG_LEVELS, NodeDescript
 from ..core.fleet_file import load_fleet
 from ..ros.processes import NodeProcess
 
-__all__ = ['FleetRunner', 'command_line', 'main']
+__all__ = ['FleetRunner', 'command_line', 'describe', 'main', 'parse_arguments']
 
 _POLL_S = 0.2
 
@@ -198,7 +198,8 @@ class FleetRunner:
         return status
 
 
-def _arguments(argv: typing.Sequence[str]) -> argparse.Namespace:
+def parse_arguments(argv: typing.Sequence[str]) -> argparse.Namespace:
+    """Return fleet_runner's parsed command line (exits with status 2 on a bad one)."""
     parser = argparse.ArgumentParser(
         prog='fleet_runner', description=__doc__.strip().splitlines()[0],
         epilog='The same nodes as: ros2 launch brain_execution fleet.launch.py fleet:=FILE '
@@ -223,16 +224,27 @@ def _arguments(argv: typing.Sequence[str]) -> argparse.Namespace:
     return arguments
 
 
+def describe(arguments: argparse.Namespace) -> typing.List[NodeDescription]:
+    """
+    Return the nodes of parsed arguments: those fleet.launch.py (sim.launch.py) describes.
+
+    :raises ValueError: the fleet file is invalid.
+    """
+    fleet = load_fleet(arguments.fleet)
+    options = {'use_sim_time': arguments.use_sim_time, 'log_level': arguments.log_level,
+               'respawn': arguments.respawn, 'journal_path': arguments.journal_path}
+    if arguments.sim:
+        return describe_simulation(fleet, rviz=arguments.rviz, **options)
+    return describe_fleet(fleet, **options)
+
+
 def main(argv: typing.Sequence[str] = None) -> int:
     """Run a fleet until SIGINT or SIGTERM."""
-    arguments = _arguments(sys.argv[1:] if argv is None else argv)
-    options = dict(use_sim_time=arguments.use_sim_time, log_level=arguments.log_level,
-                   respawn=arguments.respawn, journal_path=arguments.journal_path)
+    arguments = parse_arguments(sys.argv[1:] if argv is None else argv)
     try:
-        fleet = load_fleet(arguments.fleet)
-        descriptions = (describe_simulation(fleet, rviz=arguments.rviz, **options)
-                        if arguments.sim else describe_fleet(fleet, **options))
-        work_dir = arguments.work_dir or tempfile.mkdtemp(prefix=f'fleet_{fleet.name}_')
+        descriptions = describe(arguments)
+        fleet_name = os.path.splitext(os.path.basename(arguments.fleet))[0]
+        work_dir = arguments.work_dir or tempfile.mkdtemp(prefix=f'fleet_{fleet_name}_')
         runner = FleetRunner(descriptions, work_dir=work_dir)
     except ValueError as error:
         print(f'fleet_runner: {error}', file=sys.stderr)

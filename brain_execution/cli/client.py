@@ -24,6 +24,7 @@ thread-safe).
 
 import contextlib
 import threading
+import time
 import typing
 import uuid
 
@@ -192,14 +193,13 @@ class ExecutionClient:
         if not wait:
             return None
         stop = stop or threading.Event()
+        deadline = None if result_timeout_s is None else time.monotonic() + result_timeout_s
         while not finished.wait(0.1):
             if stop.is_set():
                 raise InterruptedError(goal.plan_id)
-            if result_timeout_s is not None:
-                result_timeout_s -= 0.1
-                if result_timeout_s <= 0:
-                    raise CoordinatorUnavailableError(
-                        f'plan {goal.plan_id} did not end in time')
+            if deadline is not None and time.monotonic() > deadline:
+                raise CoordinatorUnavailableError(
+                    f'plan {goal.plan_id} did not end within {result_timeout_s:g} s')
         return box['result']
 
     def diagnostics(self) -> DiagnosticArray:

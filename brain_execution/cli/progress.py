@@ -124,12 +124,12 @@ class PlanProgress:
                     self._console.print(
                         f'{progress * 100:5.1f}%  {row.robot_id:>8} {row.operation:<17} '
                         f'{row.state}' + (f'  {row.error}' if row.error else ''),
-                        markup=False, highlight=False)
+                        markup=False, highlight=False, soft_wrap=True)
 
     def message(self, text: str) -> None:
         """Print a line above the live table (or as a plain line)."""
         with self._lock:
-            self._console.print(text, markup=False, highlight=False)
+            self._console.print(text, markup=False, highlight=False, soft_wrap=True)
 
     def finish(self, rows: typing.Sequence[StepRow], outcome: str) -> None:
         """Stop the live display and print the summary table and the outcome line."""
@@ -139,10 +139,10 @@ class PlanProgress:
                 table = self._table(rows, title='Summary')
                 self._console.print(table)
             else:
-                self._console.print('\nSummary', markup=False, highlight=False)
+                self._console.print('\nSummary', markup=False, highlight=False, soft_wrap=True)
                 for line in summary_lines(rows):
-                    self._console.print(line, markup=False, highlight=False)
-            self._console.print(outcome, markup=False, highlight=False)
+                    self._console.print(line, markup=False, highlight=False, soft_wrap=True)
+            self._console.print(outcome, markup=False, highlight=False, soft_wrap=True)
 
     def _table(self, rows: typing.Sequence[StepRow] = None, title: str = None) -> Table:
         rows = self._rows if rows is None else rows

@@ -24,7 +24,8 @@ publishes, in the robot's namespace:
 * ``odom`` (``nav_msgs/Odometry``): pose in ``<ns>/odom``, the executor's local ENU frame
   with home at the origin (REP-105), twist in ``<ns>/base_link``.
 * ``path`` (``nav_msgs/Path``, frame ``<ns>/odom``): the robot's trail, a pose every
-  ``views.trail_spacing_m`` metres, the last ``views.trail_length`` of them.
+  ``views.trail_spacing_m`` metres, the last ``views.trail_length`` of them; sent when it
+  grew (at most twice a second) and every 2 s.
 * ``geofence`` (``geometry_msgs/PolygonStamped``, frame ``<ns>/odom``, transient local):
   the envelope's fence; the coordinator draws it in ``/execution/markers``.
 * ``/tf`` (``<ns>/odom`` -> ``<ns>/base_link``) and ``/tf_static`` (``map`` ->
@@ -72,6 +73,7 @@ _VIEW_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=10,
                        reliability=ReliabilityPolicy.RELIABLE,
                        durability=DurabilityPolicy.VOLATILE)
 _PATH_PERIOD_S = 0.5
+_PATH_REPEAT_S = 1.5
 
 
 def frame_prefix(namespace: str) -> str:
@@ -183,7 +185,9 @@ class StandardViews:
             self._tf_pub.publish(TFMessage(transforms=[transform]))
         now_s = _stamp_s(state.header.stamp)
         self._extend_trail(odom)
-        if self._trail_changed and now_s >= self._next_path_s:
+        # When it grew, at most every _PATH_PERIOD_S; at least every _PATH_REPEAT_S for
+        # displays started later.
+        if now_s >= self._next_path_s + (0.0 if self._trail_changed else _PATH_REPEAT_S):
             self._next_path_s = now_s + _PATH_PERIOD_S
             self._trail_changed = False
             path = Path()

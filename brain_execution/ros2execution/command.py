@@ -23,10 +23,11 @@ __all__ = ['ExecutionCommand']
 class ExecutionCommand(CommandExtension):
     """Run missions and operate the brain_execution coordinator."""
 
-    def add_arguments(self, parser, cli_name):
+    def add_arguments(self, parser, cli_name, *, argv=None):
         self._subparser = parser
+        # argv: what ros2cli parses (sys.argv when None), so that only the chosen verb loads.
         add_subparsers_on_demand(parser, cli_name, '_verb', 'brain_execution.verb',
-                                 required=False)
+                                 required=False, argv=argv)
 
     def main(self, *, parser, args):
         if not hasattr(args, '_verb'):

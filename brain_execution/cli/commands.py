@@ -44,10 +44,10 @@ __all__ = ['COMMANDS', 'Command', 'add_command_arguments', 'build_parser', 'main
 
 
 class Command(typing.NamedTuple):
-    """One command: its name, one-line help, arguments and body (returns the exit status)."""
+    """One command: its name, one-line summary, arguments and body (returns the exit status)."""
 
     name: str
-    help: str
+    summary: str
     add_arguments: typing.Callable[[argparse.ArgumentParser], None]
     main: typing.Callable[[argparse.Namespace], int]
 
@@ -384,7 +384,8 @@ def build_parser(prog: str = 'brain-execution') -> argparse.ArgumentParser:
         epilog='Exit status: 0 done, 1 refused, failed or no answer, 2 bad usage or input.')
     commands = parser.add_subparsers(dest='command', required=True, metavar='COMMAND')
     for command in COMMANDS.values():
-        sub = commands.add_parser(command.name, help=command.help, description=command.help)
+        sub = commands.add_parser(command.name, help=command.summary,
+                                  description=command.summary)
         add_command_arguments(command, sub)
         sub.set_defaults(main=command.main)
     return parser

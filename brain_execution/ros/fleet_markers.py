@@ -43,7 +43,7 @@ import typing
 
 from brain_execution.core.catalog import CATALOG
 from brain_execution.core.dispatch import Dispatcher, DispatchRequest
-from brain_execution.core.geo import GeoPoint, LocalPoint, local_to_geographic
+from brain_execution.core.geo import GeoPoint, local_to_geographic, LocalPoint
 from brain_execution.core.params import validate_params
 from brain_execution.core.scheduler import StepState, StepStatus
 from brain_execution.core.state import Platform
@@ -232,7 +232,7 @@ class FleetMarkers:
             self._fences[robot_id] = msg
 
     def markers(self) -> MarkerArray:
-        """Return the current markers (what :meth:`publish` sends)."""
+        """Build the array :meth:`publish` sends: the current robots, targets and fences."""
         now_mono = time.monotonic()
         stamp = self._node.get_clock().now().to_msg()
         array = MarkerArray()

@@ -183,3 +183,19 @@ def test_runner_command_lines_are_launch_ros_command_lines(tmp_path):
             package='brain_execution', executable='nope', name='n', namespace='/'), '.')
     with pytest.raises(ValueError, match="package 'rviz2' is not installed"):
         runner.command_line(nodes.describe_rviz(), '.')
+
+
+def test_rviz_config_shows_the_markers_and_the_demo_fleet(repo_root):
+    config = yaml.safe_load((repo_root / 'config' / 'brain_execution.rviz').read_text())
+    manager = config['Visualization Manager']
+    assert manager['Global Options']['Fixed Frame'] == 'map'
+    topics = {d['Class']: set() for d in manager['Displays']}
+    for display in manager['Displays']:
+        if 'Topic' in display:
+            topics[display['Class']].add(display['Topic']['Value'])
+    assert topics['rviz_default_plugins/MarkerArray'] == {'/execution/markers'}
+    fleet = load_fleet(repo_root / 'config' / 'fleets' / 'demo.yaml')
+    assert topics['rviz_default_plugins/Path'] == {f'{r.namespace}/path' for r in fleet.robots}
+    assert topics['rviz_default_plugins/Odometry'] == {
+        f'{r.namespace}/odom' for r in fleet.robots}
+    assert 'rviz_default_plugins/TF' in topics

@@ -29,19 +29,19 @@ import threading
 import time
 import uuid
 
-from brain_execution.cli.client import ExecutionClient
+from brain_execution.cli.client import ExecutionClient, goal_from_plan
 from brain_execution.core.fleet_file import load_fleet
 from brain_execution.core.plan import plan_from_yaml
 from brain_execution.deploy.nodes import describe_fleet
 from brain_execution.deploy.runner import FleetRunner
 from brain_execution.ros.recorder import mission_topics, MissionRecorder
 from brain_execution.ros.standard_views import LATCHED_QOS, TF_QOS
-from brain_execution.cli.client import goal_from_plan
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import PolygonStamped
 from nav_msgs.msg import Odometry, Path
 import pytest
 from rcl_interfaces.srv import GetParameters
+from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rosbags.rosbag2 import Reader
 from rosbags.typesys import get_typestore, Stores
 from sensor_msgs.msg import NavSatFix
@@ -80,7 +80,7 @@ class Topic:
 
 @pytest.fixture(scope='module')
 def mission_fleet(module_ros, repo_root, tmp_path_factory):
-    """The demo fleet under ids of this run, started by FleetRunner; yields (fleet, runner)."""
+    """Start the demo fleet under ids of this run with FleetRunner; yield it with a client."""
     work = tmp_path_factory.mktemp('fleet')
     document = yaml.safe_load((repo_root / 'config' / 'fleets' / 'demo.yaml').read_text())
     for robot in document['robots']:
@@ -140,9 +140,9 @@ def test_runner_starts_the_fleet_files_nodes_with_its_parameters(mission_fleet, 
 def test_every_robot_publishes_standard_views(mission_fleet, module_ros):
     fleet, _, _ = mission_fleet
     node = module_ros.node
-    static = Topic(node, TFMessage, '/tf_static', LATCHED_QOS.__class__(
-        history=LATCHED_QOS.history, depth=100, reliability=LATCHED_QOS.reliability,
-        durability=LATCHED_QOS.durability))
+    static = Topic(node, TFMessage, '/tf_static', QoSProfile(
+        history=HistoryPolicy.KEEP_LAST, depth=100, reliability=ReliabilityPolicy.RELIABLE,
+        durability=DurabilityPolicy.TRANSIENT_LOCAL))
     tf = Topic(node, TFMessage, '/tf', TF_QOS)
     diagnostics = Topic(node, DiagnosticArray, '/diagnostics')
     for robot in fleet.robots:
@@ -152,14 +152,14 @@ def test_every_robot_publishes_standard_views(mission_fleet, module_ros):
         assert fix.header.frame_id == f'{prefix}/base_link'
         assert fix.latitude == pytest.approx(robot.home.latitude_deg, abs=1e-3)
         odom = Topic(node, Odometry, f'{robot.namespace}/odom').wait()
-        assert (odom.header.frame_id, odom.child_frame_id) == (f'{prefix}/odom',
-                                                             f'{prefix}/base_link')
+        frames = (odom.header.frame_id, odom.child_frame_id)
+        assert frames == (f'{prefix}/odom', f'{prefix}/base_link')
         path = Topic(node, Path, f'{robot.namespace}/path').wait()
         assert path.header.frame_id == f'{prefix}/odom' and path.poses
         fence = Topic(node, PolygonStamped, f'{robot.namespace}/geofence', LATCHED_QOS).wait()
         expected = robot.envelope['geofence.polygon_xy']
-        assert [(p.x, p.y) for p in fence.polygon.points] == list(zip(expected[0::2],
-                                                                       expected[1::2]))
+        corners = list(zip(expected[0::2], expected[1::2]))
+        assert [(p.x, p.y) for p in fence.polygon.points] == corners
     children = {f'{r.namespace.strip("/")}/odom' for r in fleet.robots}
     assert static.wait(lambda ms: children <= {t.child_frame_id for m in ms
                                                for t in m.transforms}), 'no map -> odom'

@@ -24,34 +24,22 @@ which ``fleet_runner FILE`` uses too.
 """
 
 from brain_execution.core.fleet_file import load_fleet
-from brain_execution.deploy.launch_nodes import argument, flag, launch_nodes
-from brain_execution.deploy.nodes import config_path, describe_fleet
+from brain_execution.deploy.launch_nodes import (
+    argument, declare_arguments, flag, launch_nodes)
+from brain_execution.deploy.nodes import describe_fleet, fleet_file
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, OpaqueFunction
+from launch.actions import OpaqueFunction
 
 
 def _fleet(context):
     return launch_nodes(describe_fleet(
-        load_fleet(argument(context, 'fleet')), use_sim_time=flag(context, 'use_sim_time'),
-        log_level=argument(context, 'log_level'), respawn=flag(context, 'respawn'),
-        journal_path=argument(context, 'journal_path')))
+        load_fleet(fleet_file(argument(context, 'fleet'))),
+        use_sim_time=flag(context, 'use_sim_time'), log_level=argument(context, 'log_level'),
+        respawn=flag(context, 'respawn'), journal_path=argument(context, 'journal_path')))
 
 
 def generate_launch_description():
     return LaunchDescription([
-        DeclareLaunchArgument('fleet', default_value=config_path('fleets', 'demo.yaml'),
-                              description='Fleet file: robots, simulators, coordinator '
-                                          'policies (see config/fleets/demo.yaml).'),
-        DeclareLaunchArgument('use_sim_time', default_value='false',
-                              description='Follow /clock (Gazebo, SITL) instead of wall time.'),
-        DeclareLaunchArgument('log_level', default_value='info',
-                              choices=['debug', 'info', 'warn', 'error', 'fatal'],
-                              description='Minimum severity the nodes log.'),
-        DeclareLaunchArgument('respawn', default_value='false',
-                              description='Start a robot executor again when it exits.'),
-        DeclareLaunchArgument('journal_path', default_value='',
-                              description='Coordinator journal (SQLite); empty = the fleet '
-                                          "file's, else $XDG_STATE_HOME/brain_execution/"
-                                          '<fleet>/journal.db.'),
+        *declare_arguments('fleet', 'use_sim_time', 'log_level', 'respawn', 'journal_path'),
         OpaqueFunction(function=_fleet),
     ])

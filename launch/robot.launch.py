@@ -20,13 +20,15 @@ Launch one robot executor.
         bridge:=nav2 params_file:=/path/to/rover1.yaml respawn:=true
 
 The node is described by ``brain_execution.deploy.nodes.describe_robot``, the code
-``fleet.launch.py`` and ``fleet_runner`` use for each robot of a fleet file.
+``fleet.launch.py`` and ``fleet_runner`` use for each robot of a fleet file; the arguments
+and their descriptions are ``brain_execution.deploy.nodes.LAUNCH_ARGUMENTS``.
 """
 
-from brain_execution.deploy.launch_nodes import argument, flag, launch_nodes
+from brain_execution.deploy.launch_nodes import (
+    argument, declare_arguments, flag, launch_nodes)
 from brain_execution.deploy.nodes import describe_robot, robot_from_arguments
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, OpaqueFunction
+from launch.actions import OpaqueFunction
 
 
 def _robot(context):
@@ -41,23 +43,7 @@ def _robot(context):
 
 def generate_launch_description():
     return LaunchDescription([
-        DeclareLaunchArgument('robot_id', description='Robot name, e.g. drone1.'),
-        DeclareLaunchArgument('namespace', default_value='',
-                              description='Node namespace; empty = /<robot_id>.'),
-        DeclareLaunchArgument('platform', choices=['drone', 'ground', 'surface'],
-                              description='Vehicle kind.'),
-        DeclareLaunchArgument('bridge', default_value='sim',
-                              description='Platform bridge by entry-point name: sim, '
-                                          'mavros, nav2, nmea, or a bridge of your own.'),
-        DeclareLaunchArgument('params_file', default_value='',
-                              description='Executor parameters file; empty = the '
-                                          "package's config/<platform>.yaml."),
-        DeclareLaunchArgument('use_sim_time', default_value='false',
-                              description='Follow /clock (Gazebo, SITL) instead of wall time.'),
-        DeclareLaunchArgument('log_level', default_value='info',
-                              choices=['debug', 'info', 'warn', 'error', 'fatal'],
-                              description='Minimum severity the node logs.'),
-        DeclareLaunchArgument('respawn', default_value='false',
-                              description='Start the executor again when it exits.'),
+        *declare_arguments('robot_id', 'namespace', 'platform', 'bridge', 'params_file',
+                           'use_sim_time', 'log_level', 'respawn'),
         OpaqueFunction(function=_robot),
     ])

@@ -23,36 +23,23 @@ The simulators are the fleet file's ``simulators``; the nodes are described by
 """
 
 from brain_execution.core.fleet_file import load_fleet
-from brain_execution.deploy.launch_nodes import argument, flag, launch_nodes
-from brain_execution.deploy.nodes import config_path, describe_simulation
+from brain_execution.deploy.launch_nodes import (
+    argument, declare_arguments, flag, launch_nodes)
+from brain_execution.deploy.nodes import describe_simulation, fleet_file
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, OpaqueFunction
+from launch.actions import OpaqueFunction
 
 
 def _simulation(context):
     return launch_nodes(describe_simulation(
-        load_fleet(argument(context, 'fleet')), rviz=flag(context, 'rviz'),
+        load_fleet(fleet_file(argument(context, 'fleet'))), rviz=flag(context, 'rviz'),
         use_sim_time=flag(context, 'use_sim_time'), log_level=argument(context, 'log_level'),
         respawn=flag(context, 'respawn'), journal_path=argument(context, 'journal_path')))
 
 
 def generate_launch_description():
     return LaunchDescription([
-        DeclareLaunchArgument('fleet', default_value=config_path('fleets', 'demo.yaml'),
-                              description='Fleet file: robots, simulators, coordinator '
-                                          'policies (see config/fleets/demo.yaml).'),
-        DeclareLaunchArgument('rviz', default_value='false',
-                              description='Also start RViz with config/brain_execution.rviz.'),
-        DeclareLaunchArgument('use_sim_time', default_value='false',
-                              description='Follow /clock (published by the simulators).'),
-        DeclareLaunchArgument('log_level', default_value='info',
-                              choices=['debug', 'info', 'warn', 'error', 'fatal'],
-                              description='Minimum severity the nodes log.'),
-        DeclareLaunchArgument('respawn', default_value='false',
-                              description='Start a robot executor again when it exits.'),
-        DeclareLaunchArgument('journal_path', default_value='',
-                              description='Coordinator journal (SQLite); empty = the fleet '
-                                          "file's, else $XDG_STATE_HOME/brain_execution/"
-                                          '<fleet>/journal.db.'),
+        *declare_arguments('fleet', 'rviz', 'use_sim_time', 'log_level', 'respawn',
+                           'journal_path'),
         OpaqueFunction(function=_simulation),
     ])

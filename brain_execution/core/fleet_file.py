@@ -424,16 +424,24 @@ def robot_spec(raw: typing.Mapping[str, typing.Any], *, source: str = '<robot>',
     return spec
 
 
-def _robot(problems: _Problems, path: str, raw: typing.Any,
-           base_dir: str) -> typing.Optional[RobotSpec]:
+def _entry(problems: _Problems, path: str, raw: typing.Any, allowed: typing.Sequence[str],
+           required: typing.Sequence[str]) -> bool:
+    """Report a list entry that is no mapping, has unknown keys or lacks required ones."""
     if not isinstance(raw, dict):
-        problems.add(path, f'has type {type(raw).__name__}; expected a mapping with id, '
-                           'platform and bridge')
-        return None
-    _mapping(problems, path, raw, _ROBOT_KEYS)
-    for key in ('id', 'platform', 'bridge'):
+        problems.add(path, f'has type {type(raw).__name__}; expected a mapping with '
+                           f'{", ".join(required)}')
+        return False
+    _mapping(problems, path, raw, allowed)
+    for key in required:
         if key not in raw:
             problems.add(path, f'missing {key}')
+    return True
+
+
+def _robot(problems: _Problems, path: str, raw: typing.Any,
+           base_dir: str) -> typing.Optional[RobotSpec]:
+    if not _entry(problems, path, raw, _ROBOT_KEYS, ('id', 'platform', 'bridge')):
+        return None
     robot_id = _name(problems, f'{path}.id', raw.get('id'), 'robot id')
     platform = None
     if 'platform' in raw:
@@ -459,14 +467,8 @@ def _robot(problems: _Problems, path: str, raw: typing.Any,
 
 def _simulator(problems: _Problems, path: str, raw: typing.Any,
                base_dir: str) -> typing.Optional[SimulatorSpec]:
-    if not isinstance(raw, dict):
-        problems.add(path, f'has type {type(raw).__name__}; expected a mapping with name and '
-                           'executable')
+    if not _entry(problems, path, raw, _SIMULATOR_KEYS, ('name', 'executable')):
         return None
-    _mapping(problems, path, raw, _SIMULATOR_KEYS)
-    for key in ('name', 'executable'):
-        if key not in raw:
-            problems.add(path, f'missing {key}')
     package = raw.get('package', 'brain_execution')
     if not isinstance(package, str) or not _PACKAGE.match(package):
         problems.add(f'{path}.package', f'{_short(package)} is not a ROS package name')

@@ -23,13 +23,28 @@ everywhere; the runner needs neither). Every node of a launch file is built here
 
 import typing
 
+from launch.actions import DeclareLaunchArgument
 from launch.launch_context import LaunchContext
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
-from .nodes import NodeDescription, parse_flag
+from .nodes import LAUNCH_ARGUMENTS, NodeDescription, parse_flag
 
-__all__ = ['argument', 'flag', 'launch_node', 'launch_nodes']
+__all__ = ['argument', 'declare_arguments', 'flag', 'launch_node', 'launch_nodes']
+
+
+def declare_arguments(*names: str) -> typing.List[DeclareLaunchArgument]:
+    """Return the declarations of these launch arguments (nodes.LAUNCH_ARGUMENTS)."""
+    declared = []
+    for name in names:
+        default, description, choices = LAUNCH_ARGUMENTS[name]
+        options = {'description': description}
+        if default is not None:
+            options['default_value'] = default
+        if choices is not None:
+            options['choices'] = choices
+        declared.append(DeclareLaunchArgument(name, **options))
+    return declared
 
 
 def launch_node(description: NodeDescription) -> Node:

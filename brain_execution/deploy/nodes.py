@@ -34,6 +34,7 @@ from brain_execution.core.fleet_file import (
 from brain_execution.core.state import Platform
 
 __all__ = [
+    'LAUNCH_ARGUMENTS',
     'LOG_LEVELS',
     'NodeDescription',
     'config_path',
@@ -45,6 +46,7 @@ __all__ = [
     'describe_rviz',
     'describe_simulation',
     'describe_simulators',
+    'fleet_file',
     'parse_flag',
     'robot_from_arguments',
     'robot_parameters',
@@ -54,6 +56,28 @@ __all__ = [
 PACKAGE = 'brain_execution'
 LOG_LEVELS = ('debug', 'info', 'warn', 'error', 'fatal')
 _PLATFORMS = tuple(p.value for p in Platform)
+_JOURNAL = ("Coordinator journal (SQLite); empty = the fleet file's, else "
+            '$XDG_STATE_HOME/brain_execution/<fleet>/journal.db.')
+
+#: The launch files' arguments: name -> (default or None if required, description, choices).
+LAUNCH_ARGUMENTS: typing.Mapping[str, typing.Tuple[typing.Optional[str], str,
+                                                   typing.Optional[typing.List[str]]]] = {
+    'robot_id': (None, 'Robot name, e.g. drone1.', None),
+    'namespace': ('', 'Node namespace; empty = /<robot_id>.', None),
+    'platform': (None, 'Vehicle kind.', list(_PLATFORMS)),
+    'bridge': ('sim', 'Platform bridge by entry-point name: sim, mavros, nav2, nmea, or a '
+                      'bridge of your own.', None),
+    'params_file': ('', "Executor parameters file; empty = the package's "
+                        'config/<platform>.yaml.', None),
+    'fleet': ('', 'Fleet file: robots, simulators, coordinator policies; empty = the '
+                  "package's config/fleets/demo.yaml.", None),
+    'rviz': ('false', 'Also start RViz with config/brain_execution.rviz.', None),
+    'use_sim_time': ('false', 'Follow /clock (Gazebo, SITL, the simulators) instead of wall '
+                              'time.', None),
+    'log_level': ('info', 'Minimum severity the nodes log.', list(LOG_LEVELS)),
+    'respawn': ('false', 'Start a robot executor again when it exits.', None),
+    'journal_path': ('', _JOURNAL, None),
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -217,6 +241,11 @@ def describe_coordinator(fleet: Fleet, *, journal_path: str = '', use_sim_time: 
         parameters=(coordinator_parameters(fleet, journal_path=journal_path,
                                            use_sim_time=use_sim_time),),
         ros_arguments=_ros_arguments(log_level))
+
+
+def fleet_file(path: str) -> str:
+    """Return the fleet file a ``fleet`` launch argument names ('' = the demo fleet)."""
+    return path or config_path('fleets', 'demo.yaml')
 
 
 def describe_fleet(fleet: Fleet, *, use_sim_time: bool = False, log_level: str = 'info',

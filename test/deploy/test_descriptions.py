@@ -48,12 +48,11 @@ def _calls(tree, name):
 
 
 def _declared(tree):
-    """Return {argument name: keywords} of every DeclareLaunchArgument call."""
-    declared = {}
-    for call in _calls(tree, 'DeclareLaunchArgument'):
-        assert isinstance(call.args[0], ast.Constant), ast.dump(call)
-        declared[call.args[0].value] = {k.arg: k.value for k in call.keywords}
-    return declared
+    """Return the argument names a launch file declares (through declare_arguments)."""
+    assert not _calls(tree, 'DeclareLaunchArgument'), 'declared outside LAUNCH_ARGUMENTS'
+    (call,) = _calls(tree, 'declare_arguments')
+    assert all(isinstance(a, ast.Constant) for a in call.args), ast.dump(call)
+    return [a.value for a in call.args]
 
 
 def _read_arguments(node):
@@ -66,11 +65,12 @@ def test_launch_file_arguments_are_documented_and_passed_on(name):
     tree = ast.parse((_LAUNCH / name).read_text(), filename=name)
     function, arguments = _EXPECTED[name]
     declared = _declared(tree)
-    assert set(declared) == arguments
-    for argument, keywords in declared.items():
-        description = keywords.get('description')
-        assert isinstance(description, ast.Constant), f'{name}: {argument}: no description'
-        assert description.value.strip(), f'{name}: {argument}: empty description'
+    assert sorted(declared) == sorted(arguments)
+    for argument in declared:
+        default, description, choices = nodes.LAUNCH_ARGUMENTS[argument]
+        assert description.strip().endswith('.'), f'{name}: {argument}: no description'
+        assert default is None or isinstance(default, str)
+        assert choices is None or default is None or default in choices
     # Every node comes from the shared description code: launch_nodes(describe_*(...)).
     (launch_call,) = _calls(tree, 'launch_nodes')
     described = _calls(launch_call, function)
@@ -81,6 +81,12 @@ def test_launch_file_arguments_are_documented_and_passed_on(name):
     assert {'generate_launch_description'} <= {
         f.name for f in tree.body if isinstance(f, ast.FunctionDef)}
     assert _calls(tree, 'OpaqueFunction')
+
+
+def test_every_documented_argument_is_used():
+    used = set().union(*(arguments for _, arguments in _EXPECTED.values()))
+    assert used == set(nodes.LAUNCH_ARGUMENTS)
+    assert nodes.fleet_file('') == nodes.config_path('fleets', 'demo.yaml')
 
 
 def test_keywords_of_the_launch_files_match_the_runners(repo_root):

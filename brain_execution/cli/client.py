@@ -216,24 +216,26 @@ class ExecutionClient:
 
     def circuits(self) -> typing.List[CircuitState]:
         """
-        Return every circuit the coordinator knows, as of its next diagnostics round.
+        Return every circuit the coordinator knows, latest state of each.
 
         The coordinator publishes every circuit's state just before each /diagnostics
-        array, so the states heard between two of its arrays are one complete round.
+        array. The round published between its second and third array heard here was
+        published after both subscriptions matched, and has arrived by the third one (a
+        period later), whatever the order the two topics are delivered in.
         """
         lock, done = threading.Lock(), threading.Event()
-        seen = {'arrays': 0, 'round': []}
+        latest: typing.Dict[typing.Tuple[str, str], CircuitState] = {}
+        arrays = [0]
 
         def on_circuit(msg: CircuitState) -> None:
             with lock:
-                if seen['arrays'] == 1:
-                    seen['round'].append(msg)
+                latest[(msg.robot_id, msg.operation)] = msg
 
         def on_array(msg: DiagnosticArray) -> None:
             if _from_coordinator(msg):
                 with lock:
-                    seen['arrays'] += 1
-                    if seen['arrays'] >= 2:
+                    arrays[0] += 1
+                    if arrays[0] >= 3:
                         done.set()
 
         circuits = self._node.create_subscription(
@@ -243,7 +245,7 @@ class ExecutionClient:
         finally:
             self._node.destroy_subscription(circuits)
         with lock:
-            return list(seen['round'])
+            return [latest[key] for key in sorted(latest)]
 
     def _wait_on(self, topic: str, msg_type, callback, done: threading.Event) -> None:
         subscription = self._node.create_subscription(msg_type, topic, callback, 10)

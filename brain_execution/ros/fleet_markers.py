@@ -183,6 +183,7 @@ class FleetMarkers:
                  namespaces: typing.Optional[typing.Mapping[str, str]] = None):
         self._node = node
         self._robots = dict(robots)
+        self._index = {robot_id: i for i, robot_id in enumerate(robots)}
         namespaces = namespaces or {}
         self._frames = {r: f'{frame_prefix(namespaces.get(r, "/" + r))}/odom' for r in robots}
         self._lock = threading.Lock()
@@ -270,7 +271,7 @@ class FleetMarkers:
 
     def _robot_markers(self, array: MarkerArray, robot_id: str, platform: Platform,
                        stamp) -> None:
-        index = list(self._robots).index(robot_id)
+        index = self._index[robot_id]
         state = self._states.get(robot_id)
         if state is None:
             return
@@ -305,7 +306,7 @@ class FleetMarkers:
         points, closed = target_points(target.operation, target.params, state)
         if not points:
             return
-        key = list(self._robots).index(robot_id) * 100 + index
+        key = self._index.get(robot_id, 0) * 100 + index
         colour = STATE_COLOURS.get(target.state, (1.0, 1.0, 1.0))
         spheres = self._marker(robot_id, 'targets', key, Marker.SPHERE_LIST, stamp)
         spheres.scale.x = spheres.scale.y = spheres.scale.z = 1.0

@@ -163,11 +163,6 @@ class StandardViews:
             self._static_pub = node.create_publisher(TFMessage, '/tf_static', LATCHED_QOS)
             self._static_pub.publish(TFMessage(transforms=[static]))
 
-    @property
-    def frames(self) -> typing.Tuple[str, str]:
-        """Return the robot's (odom, base_link) frame ids."""
-        return self._odom_frame, self._base_frame
-
     def publish(self, state: RobotState) -> None:
         """Publish the views of one robot_state message (called by the state timer)."""
         self._fix_pub.publish(self._fix(state))

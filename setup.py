@@ -31,7 +31,8 @@ setup(
         ('share/ament_index/resource_index/packages', ['resource/' + package_name]),
         ('share/' + package_name, ['package.xml']),
         ('share/' + package_name + '/launch', glob('launch/*.py')),
-        ('share/' + package_name + '/config', glob('config/*.yaml')),
+        ('share/' + package_name + '/config', glob('config/*.yaml') + glob('config/*.rviz')),
+        ('share/' + package_name + '/config/fleets', glob('config/fleets/*.yaml')),
     ],
     install_requires=['setuptools'],
     zip_safe=True,
@@ -46,6 +47,8 @@ setup(
             'coordinator = brain_execution.ros.coordinator:main',
             'sim_nmea_autopilot = brain_execution.sim.nmea_autopilot.main:main',
             'sim_nav2 = brain_execution.sim.nav2.node:main',
+            'fleet_runner = brain_execution.deploy.runner:main',
+            'brain-execution = brain_execution.cli.commands:main',
         ],
         # Platform bridges by the name the executor's `bridge` parameter gives; other
         # packages add theirs to the same group (see brain_execution/bridges/registry.py).
@@ -53,6 +56,21 @@ setup(
             'sim = brain_execution.sim.plugin:create_bridge',
             'nmea = brain_execution.bridges.nmea:create_bridge',
             'nav2 = brain_execution.bridges.nav2:create_bridge',
+        ],
+        # `ros2 execution <verb>` (ros2cli's extension points; see ros2execution/).
+        'ros2cli.command': [
+            'execution = brain_execution.ros2execution.command:ExecutionCommand',
+        ],
+        'ros2cli.extension_point': [
+            'brain_execution.verb = brain_execution.ros2execution.verb:VerbExtension',
+        ],
+        'brain_execution.verb': [
+            'run = brain_execution.ros2execution.verb:RunVerb',
+            'status = brain_execution.ros2execution.verb:StatusVerb',
+            'cancel = brain_execution.ros2execution.verb:CancelVerb',
+            'dead-letters = brain_execution.ros2execution.verb:DeadLettersVerb',
+            'estop = brain_execution.ros2execution.verb:EstopVerb',
+            'circuits = brain_execution.ros2execution.verb:CircuitsVerb',
         ],
     },
 )

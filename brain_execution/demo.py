@@ -22,9 +22,10 @@ interface over a simulated robot, in a process of its own. The mission is one Ex
 to ``/execution/execute_plan``: each robot's steps run in order, the robots in parallel, and
 the boat's status broadcast waits for the drone's photos (a cross-robot dependency). The
 boat runs on the ``nmea`` bridge against ``sim_nmea_autopilot``, a process of its own on a
-free TCP port, and sails a patrol (an NMEA autopilot only steers: it cannot keep station). Step
-changes are printed live from the plan's feedback, then a summary. Exit status 0 only if the
-plan succeeded.
+free TCP port, and sails a patrol (an NMEA autopilot only steers: it cannot keep station). A
+live table follows the plan's feedback (plain lines when the output is not a terminal), then
+a summary; the mission's topics are recorded into a rosbag2 MCAP bag whose path is printed.
+Exit status 0 only if the plan succeeded.
 """
 
 import os
@@ -36,16 +37,16 @@ import typing
 
 from brain_execution.core.errors import code_name
 from brain_execution_interfaces.action import ExecutePlan
-from brain_execution_interfaces.msg import OperationStatus, PlanStep
+from brain_execution_interfaces.msg import PlanStep
 import rclpy
-from rclpy.action import ActionClient
 from rclpy.node import Node
 import yaml
 
-from .bridges.serial_calls import SerialCalls
+from .cli.client import CoordinatorUnavailableError, ExecutionClient, rows_from_statuses
+from .cli.progress import PlanProgress
 from .ros.executor import FleetExecutor
 from .ros.processes import config_file, node_command, NodeProcess, program_command
-from .ros.qos import intake_qos
+from .ros.recorder import mission_topics, MissionRecorder
 from .sim.nmea_autopilot.control import wait_ready
 
 __all__ = ['MISSIONS', 'main', 'mission_plan']
@@ -93,8 +94,6 @@ _EXECUTOR_PARAMETERS = {'rover1': {'nav2.namespace': _ROVER_NAV2}}
 
 # The boat's broadcast waits for this step of the drone.
 _CROSS_DEPENDENCY = ('boat1', 'broadcast_status', 'drone1-capture_image')
-_STATE_NAMES = {value: name[len('STATE_'):] for name, value in vars(OperationStatus).items()
-                if name.startswith('STATE_')}
 
 
 def mission_plan(plan_id: str) -> ExecutePlan.Goal:
@@ -117,41 +116,29 @@ def mission_plan(plan_id: str) -> ExecutePlan.Goal:
     return ExecutePlan.Goal(plan_id=plan_id, steps=steps)
 
 
-def _run_plan(node: Node, goal: ExecutePlan.Goal, printer) -> typing.Optional[typing.Any]:
-    qos = intake_qos(1000)
-    client = ActionClient(node, ExecutePlan, '/execution/execute_plan',
-                          goal_service_qos_profile=qos, result_service_qos_profile=qos,
-                          cancel_service_qos_profile=qos)
-    if not client.wait_for_server(timeout_sec=30.0):
-        printer('no coordinator at /execution/execute_plan after 30 s')
-        return None
-    # The spinner thread handles the client's responses; calls go through its group.
-    serial = SerialCalls(node)
-    done = threading.Event()
-    box = {}
-    seen = {}
-
-    def on_feedback(msg) -> None:
-        for status in msg.feedback.steps:
-            state = _STATE_NAMES.get(status.state, str(status.state))
-            if seen.get(status.step_id) != state:
-                seen[status.step_id] = state
-                printer(f'{msg.feedback.progress * 100:5.1f}%  {status.robot_id:>7} '
-                        f'{status.operation:<17} {state}')
-
-    def on_result(future) -> None:
-        box['result'] = future.result().result
-        done.set()
-
-    def on_goal(future) -> None:
-        serial.call(future.result().get_result_async).add_done_callback(on_result)
-
-    serial.call(client.send_goal_async, goal, feedback_callback=on_feedback).add_done_callback(
-        on_goal)
-    done.wait(timeout=180.0)
-    serial.destroy()
-    client.destroy()
-    return box.get('result')
+def _watch_plan(node: Node, goal: ExecutePlan.Goal, work: str) -> int:
+    """Run the plan with the live table, recording the mission; return the exit status."""
+    recorder = MissionRecorder(node, os.path.join(work, 'recording'),
+                               mission_topics(f'/{robot_id}' for robot_id in MISSIONS))
+    client = ExecutionClient(node, timeout_s=30.0)
+    progress = PlanProgress(f'plan {goal.plan_id}')
+    started = time.monotonic()
+    try:
+        with progress:
+            result = client.run_plan(goal, result_timeout_s=180.0, on_feedback=lambda f: (
+                progress.update(rows_from_statuses(f.steps), f.progress)))
+    except CoordinatorUnavailableError as error:
+        progress.message(f'demo: {error}')
+        return 1
+    finally:
+        client.close()
+        path = recorder.close()
+    ok = result.error_code == 0
+    progress.finish(rows_from_statuses(result.steps), (
+        f'\nplan {result.plan_id}: {"SUCCEEDED" if ok else code_name(result.error_code)} in '
+        f'{time.monotonic() - started:.1f} s {result.error_msg}').rstrip())
+    progress.message(f'recording: {path} (ros2 bag play {path}; Foxglove opens the .mcap)')
+    return 0 if ok else 1
 
 
 def _start_boat_autopilot(work: str) -> typing.Tuple[NodeProcess, typing.Dict[str, int]]:
@@ -205,23 +192,7 @@ def main(argv: typing.Sequence[str] = None) -> int:
     spinner = threading.Thread(target=executor.spin, daemon=True)
     spinner.start()
     try:
-        started = time.monotonic()
-        result = _run_plan(node, mission_plan(f'demo-{int(time.time())}'), printer)
-        total = time.monotonic() - started
-        if result is None:
-            printer('the plan did not end within 180 s')
-            return 1
-        printer('\nSummary')
-        printer(f'{"robot":>7}  {"operation":<17} {"state":<10} {"tries":>5} {"time":>6}  error')
-        for s in result.steps:
-            printer(f'{s.robot_id:>7}  {s.operation:<17} '
-                    f'{_STATE_NAMES.get(s.state, str(s.state)):<10} {s.attempt:>5} '
-                    f'{s.elapsed_s:5.1f}s  {s.error_msg}')
-        ok = result.error_code == 0
-        printer(f'\nplan {result.plan_id}: '
-                f'{"SUCCEEDED" if ok else code_name(result.error_code)} in {total:.1f} s '
-                f'{result.error_msg}')
-        return 0 if ok else 1
+        return _watch_plan(node, mission_plan(f'demo-{int(time.time())}'), work)
     finally:
         executor.shutdown()
         node.destroy_node()

@@ -12,64 +12,34 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-
 """
-Launch robot executors for a mixed fleet on the built-in simulators.
+Launch every robot executor of a fleet file, and the coordinator.
 
     ros2 launch brain_execution fleet.launch.py
-    ros2 launch brain_execution fleet.launch.py use_sim_time:=true
+    ros2 launch brain_execution fleet.launch.py fleet:=/path/to/my_fleet.yaml respawn:=true
 
-Each robot is one ``robot_executor`` in its own namespace with its platform's parameters file;
-the coordinator runs under ``/execution``.
+Each robot is one ``robot_executor`` in its namespace, the coordinator runs under
+``/execution``. The nodes are described by ``brain_execution.deploy.nodes.describe_fleet``,
+which ``fleet_runner FILE`` uses too.
 """
 
-import os
-
-from ament_index_python.packages import get_package_share_directory
+from brain_execution.core.fleet_file import load_fleet
+from brain_execution.deploy.launch_nodes import (
+    argument, declare_arguments, flag, launch_nodes)
+from brain_execution.deploy.nodes import describe_fleet, fleet_file
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument
-from launch.substitutions import LaunchConfiguration
-from launch_ros.actions import Node
+from launch.actions import OpaqueFunction
 
-# (namespace, parameters file) of each robot.
-FLEET = (
-    ('drone1', 'drone.yaml'),
-    ('rover1', 'ground.yaml'),
-    ('boat1', 'surface.yaml'),
-)
+
+def _fleet(context):
+    return launch_nodes(describe_fleet(
+        load_fleet(fleet_file(argument(context, 'fleet'))),
+        use_sim_time=flag(context, 'use_sim_time'), log_level=argument(context, 'log_level'),
+        respawn=flag(context, 'respawn'), journal_path=argument(context, 'journal_path')))
 
 
 def generate_launch_description():
-    config_dir = os.path.join(get_package_share_directory('brain_execution'), 'config')
-    use_sim_time = LaunchConfiguration('use_sim_time')
-    nodes = [
-        Node(
-            package='brain_execution',
-            executable='robot_executor',
-            namespace=namespace,
-            name='robot_executor',
-            parameters=[os.path.join(config_dir, params_file), {'use_sim_time': use_sim_time}],
-            output='screen',
-            emulate_tty=True,
-        )
-        for namespace, params_file in FLEET
-    ]
-    coordinator = Node(
-        package='brain_execution',
-        executable='coordinator',
-        namespace='execution',
-        name='coordinator',
-        parameters=[os.path.join(config_dir, 'coordinator.yaml'),
-                    {'use_sim_time': use_sim_time,
-                     'journal_path': LaunchConfiguration('journal_path')}],
-        output='screen',
-        emulate_tty=True,
-    )
     return LaunchDescription([
-        DeclareLaunchArgument('use_sim_time', default_value='false',
-                              description='Follow /clock (Gazebo, SITL) instead of wall time.'),
-        DeclareLaunchArgument('journal_path', default_value='brain_execution_journal.db',
-                              description='Coordinator journal (SQLite); plans resume from it.'),
-        *nodes,
-        coordinator,
+        *declare_arguments('fleet', 'use_sim_time', 'log_level', 'respawn', 'journal_path'),
+        OpaqueFunction(function=_fleet),
     ])

@@ -22,6 +22,7 @@ without a lookup table of their own.
 """
 
 import enum
+import typing
 
 __all__ = [
     'AltitudeLimitError',
@@ -31,6 +32,7 @@ __all__ = [
     'EmergencyStopActiveError',
     'ErrorCode',
     'ExecutionError',
+    'FleetFileError',
     'GeofenceViolationError',
     'InvalidParametersError',
     'LinkCorruptedError',
@@ -258,3 +260,11 @@ class NavigationFailedError(ExecutionError):
     """Raised when the navigation stack abandons a goal for another reason."""
 
     code = ErrorCode.NAVIGATION_FAILED
+
+
+class FleetFileError(ValueError):
+    """Raised when a fleet file cannot be read or is invalid; lists every problem found."""
+
+    def __init__(self, problems: typing.Sequence[str]):
+        self.problems = tuple(problems)
+        super().__init__('; '.join(self.problems))

@@ -50,6 +50,7 @@ from .coordinator_messages import (
     circuit_msg, dead_letter_msg, plan_from_goal, retry_from_msg, status_msg, steps_msgs)
 from .diagnostics import build_diagnostics
 from .dispatcher import ActionDispatcher
+from .fleet_markers import FleetMarkers
 from .node_helpers import log_at, now_s
 from .qos import EVENTS_QOS, intake_qos
 from .spin import run_node
@@ -140,6 +141,9 @@ class CoordinatorNode(Node, CoordinatorListener):
         # Every robot is followed from the start: its link shows in /diagnostics, and its
         # emergency-stop client is discovered before it is needed.
         self._dispatcher.watch(self.robots)
+        # /execution/markers: robots from their states, targets from the dispatched goals.
+        self._markers = FleetMarkers(self, self.robots)
+        self._dispatcher.add_state_listener(self._markers.robot_state)
         self._link_timeout_s = v['link_timeout_s']
         self._max_pending_steps = v['max_pending_steps']
         self._journal = Journal(v['journal_path'], clock=self._now) if v['journal_path'] else None
@@ -156,8 +160,8 @@ class CoordinatorNode(Node, CoordinatorListener):
         self._circuit_pub = self.create_publisher(CircuitState, 'circuit_states', EVENTS_QOS)
         self._diag_pub = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
         self.engine = Coordinator(
-            robots=self.robots, dispatcher=self._dispatcher, journal=self._journal,
-            clock=self._now, rng=random.Random(),
+            robots=self.robots, dispatcher=self._markers.observe(self._dispatcher),
+            journal=self._journal, clock=self._now, rng=random.Random(),
             max_concurrency=v['max_concurrency'], max_per_robot=v['max_per_robot'],
             max_pending_steps=v['max_pending_steps'],
             retry_defaults=RetryDefaults(
@@ -230,6 +234,7 @@ class CoordinatorNode(Node, CoordinatorListener):
     def step_changed(self, plan_id, status) -> None:
         now = self._now()
         self._events_pub.publish(status_msg(plan_id, status, now=now))
+        self._markers.step_changed(plan_id, status)
         key = (plan_id, status.step_id)
         if status.state == StepState.RUNNING and key not in self._spans:
             self._spans[key] = self._tracer.start_span(

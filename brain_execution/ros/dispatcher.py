@@ -255,6 +255,7 @@ class ActionDispatcher(Dispatcher):
         self._calls: typing.Dict[int, _Call] = {}
         self._last_state_mono: typing.Dict[str, float] = {}
         self._state_subscriptions = {}
+        self._state_listeners: typing.List[typing.Callable[[str, RobotState], None]] = []
         self._estop_clients: typing.Dict[str, ActionClient] = {}
         self._query_clients = {}
         self._cancel_clients = {}
@@ -388,6 +389,10 @@ class ActionDispatcher(Dispatcher):
         """Follow these robots' state from now on (links, emergency-stop clients ready)."""
         for robot_id in robot_ids:
             self._watch_robot(robot_id)
+
+    def add_state_listener(self, listener: typing.Callable[[str, RobotState], None]) -> None:
+        """Call listener(robot_id, msg) with each robot_state received; it must not block."""
+        self._state_listeners.append(listener)
 
     def link_ages(self) -> typing.Dict[str, typing.Optional[float]]:
         """Return seconds since each watched robot's last robot_state (None: never seen)."""
@@ -652,6 +657,8 @@ class ActionDispatcher(Dispatcher):
 
     def _on_state(self, robot_id: str, msg: RobotState) -> None:
         self._last_state_mono[robot_id] = time.monotonic()
+        for listener in self._state_listeners:
+            listener(robot_id, msg)
 
     def _estop_client(self, robot_id: str) -> ActionClient:
         with self._lock:

@@ -44,6 +44,7 @@ from .conversions import fill_message, goal_to_params, record_status
 from .node_helpers import log_at, now_s
 from .qos import EVENTS_QOS, intake_qos, STATE_QOS
 from .spin import run_node
+from .standard_views import StandardViews
 
 __all__ = ['RobotExecutorNode', 'main']
 
@@ -117,6 +118,8 @@ class RobotExecutorNode(Node):
         self._events_pub = self.create_publisher(OperationStatus, 'operation_events',
                                                  EVENTS_QOS)
         self._fleet_pub = self.create_publisher(DiagnosticStatus, '/fleet/status', EVENTS_QOS)
+        # NavSatFix, Odometry, Path, TF, geofence and /diagnostics from each robot_state.
+        self._views = StandardViews(self, self.config)
 
         self._tick_timer = self.create_timer(1.0 / self.config.tick_rate_hz, self._tick,
                                              callback_group=loop_group)
@@ -306,6 +309,7 @@ class RobotExecutorNode(Node):
         msg.emergency_stop_active = self.runtime.emergency_stop_active
         msg.active_operations = [r.operation_id for r in self.runtime.active_records()]
         self._state_pub.publish(msg)
+        self._views.publish(msg)
 
     def _query(self, request, response):
         if request.operation_id:

@@ -4,8 +4,10 @@
 setup:
 	scripts/setup.sh
 
+# make demo SPEED=5: the simulators run (and own the clock) at five times real time.
+SPEED ?= 1
 demo:
-	scripts/run.sh python -m brain_execution.demo
+	scripts/run.sh python -m brain_execution.demo --speed $(SPEED)
 
 test:
 	scripts/test.sh

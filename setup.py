@@ -47,7 +47,9 @@ setup(
             'coordinator = brain_execution.ros.coordinator:main',
             'sim_nmea_autopilot = brain_execution.sim.nmea_autopilot.main:main',
             'sim_nav2 = brain_execution.sim.nav2.node:main',
+            'sim_mavros = brain_execution.sim.mavros.node:main',
             'fleet_runner = brain_execution.deploy.runner:main',
+            'fleet_sim = brain_execution.deploy.fleet_sim:main',
             'brain-execution = brain_execution.cli.commands:main',
         ],
         # Platform bridges by the name the executor's `bridge` parameter gives; other
@@ -56,6 +58,7 @@ setup(
             'sim = brain_execution.sim.plugin:create_bridge',
             'nmea = brain_execution.bridges.nmea:create_bridge',
             'nav2 = brain_execution.bridges.nav2:create_bridge',
+            'mavros = brain_execution.bridges.mavros:create_bridge',
         ],
         # `ros2 execution <verb>` (ros2cli's extension points; see ros2execution/).
         'ros2cli.command': [
@@ -71,6 +74,7 @@ setup(
             'dead-letters = brain_execution.ros2execution.verb:DeadLettersVerb',
             'estop = brain_execution.ros2execution.verb:EstopVerb',
             'circuits = brain_execution.ros2execution.verb:CircuitsVerb',
+            'report = brain_execution.ros2execution.verb:ReportVerb',
         ],
     },
 )

@@ -35,11 +35,13 @@ def _fleet(context):
     return launch_nodes(describe_fleet(
         load_fleet(fleet_file(argument(context, 'fleet'))),
         use_sim_time=flag(context, 'use_sim_time'), log_level=argument(context, 'log_level'),
-        respawn=flag(context, 'respawn'), journal_path=argument(context, 'journal_path')))
+        respawn=flag(context, 'respawn'), journal_path=argument(context, 'journal_path'),
+        fleet_sim=flag(context, 'fleet_sim')))
 
 
 def generate_launch_description():
     return LaunchDescription([
-        *declare_arguments('fleet', 'use_sim_time', 'log_level', 'respawn', 'journal_path'),
+        *declare_arguments('fleet', 'use_sim_time', 'log_level', 'respawn', 'journal_path',
+                           'fleet_sim'),
         OpaqueFunction(function=_fleet),
     ])

@@ -34,12 +34,13 @@ def _simulation(context):
     return launch_nodes(describe_simulation(
         load_fleet(fleet_file(argument(context, 'fleet'))), rviz=flag(context, 'rviz'),
         use_sim_time=flag(context, 'use_sim_time'), log_level=argument(context, 'log_level'),
-        respawn=flag(context, 'respawn'), journal_path=argument(context, 'journal_path')))
+        respawn=flag(context, 'respawn'), journal_path=argument(context, 'journal_path'),
+        fleet_sim=flag(context, 'fleet_sim')))
 
 
 def generate_launch_description():
     return LaunchDescription([
         *declare_arguments('fleet', 'rviz', 'use_sim_time', 'log_level', 'respawn',
-                           'journal_path'),
+                           'journal_path', 'fleet_sim'),
         OpaqueFunction(function=_simulation),
     ])

@@ -17,20 +17,32 @@
 
 A bare rclpy action server (``bare_server``) and a robot executor run as separate processes;
 the same client sends each the same zero-work goal (CaptureImage, which the simulated camera
-answers at once), first one at a time (round-trip latency), then pipelined (throughput).
+answers at once), first one at a time (round-trip latency), then pipelined (throughput). The
+robot executor is first left idle for ``IDLE_WINDOW_S`` (``executor_idle_cpu_percent``, of
+one core).
 
 Then a fleet of ten simulated drones (ten robot_executor processes) and a coordinator process
 (journal in a temporary directory): a plan of 100 hovers of 0.1 s (seed figure, physical floor
 1.0 s), the same plan with max_concurrency 1, zero-work operations pipelined through the
 coordinator's execute_operation, the coordinator's memory after the operations it ran (the
-key names their count), and the fleet-wide emergency stop. A fleet phase that fails is listed
-under ``errors`` with its figures None. Absolute figures depend on the machine and its load;
-the ratios compare like with like. Prints one JSON object; process logs go to a temporary
-directory.
+key names their count), the fleet-wide emergency stop, and the emergency stop of one robot:
+idle, then under load (the ten drones busy with a plan of LOAD_HOVERS hovers, one of them
+frozen with SIGSTOP and chased by a stop of its own).
+
+Then, for N in ``SCALE_SIZES``, N drones in one ``fleet_sim`` process and a coordinator: a
+plan of 10 x N hovers at concurrency N, run once to discover and once timed
+(``scale_<N>_warm_wall_s``, floor 1.0 s), with the coordinator's CPU per step and RSS over
+the timed one.
+
+A fleet phase that fails is listed under ``errors`` with its figures None. Absolute figures
+depend on the machine and its load; the ratios compare like with like. Prints one JSON
+object; process logs go to a temporary directory. ``--estop-only`` runs only the fleet's
+takeoff and its emergency-stop phases.
 """
 
 import json
 import os
+import signal
 import statistics
 import sys
 import tempfile
@@ -48,7 +60,7 @@ from rclpy.node import Node
 
 from ..bridges.serial_calls import SerialCalls
 from ..ros.executor import FleetExecutor
-from ..ros.processes import config_file, node_command, NodeProcess
+from ..ros.processes import config_file, node_command, NodeProcess, program_command
 from ..ros.qos import intake_qos
 
 __all__ = ['main']
@@ -66,6 +78,20 @@ RSS_OPS = 10_000
 # The slowest rate of the long memory phase that still counts as working, goals/s.
 RSS_PHASE_MIN_RATE = 10.0
 ESTOP_TRIALS = 5
+# One-robot emergency stops, idle and under load; the load plan's size and hover length.
+ESTOP_ROBOT_TRIALS = 30
+LOAD_HOVERS = 2000
+LOAD_HOVER_S = 0.05
+# An idle executor's CPU is measured over this window, s.
+IDLE_WINDOW_S = 10.0
+# Scale phases: fleets of these sizes in one fleet_sim process each, plans of
+# SCALE_HOVERS_PER_ROBOT x N hovers at concurrency N (floor 1.0 s at every N).
+SCALE_SIZES = (10, 50, 100)
+SCALE_HOVERS_PER_ROBOT = 10
+# robot_state of the scale fleets, Hz: the coordinator's link watch needs far less than the
+# default 10 Hz, and 100 robots at 10 Hz would load the machine the figures are taken on.
+SCALE_STATE_RATE_HZ = 2.0
+SCALE_PHASE_TIMEOUT_S = 120.0
 # A fleet phase that has not ended by then failed (a lost result never ends, see errors).
 PHASE_TIMEOUT_S = 45.0
 
@@ -157,29 +183,51 @@ def _call(client, request, timeout_s: float = TIMEOUT_S):
     return future.result()
 
 
-class _Fleet:
-    """Ten drone executors and a coordinator in separate processes, and a client for them."""
-
-    def __init__(self, node: Node, prefix: str, log_dir: str):
-        self.robots = [f'{prefix}_drone{i}' for i in range(FLEET_SIZE)]
-        self.processes = [
-            NodeProcess(node_command('robot_executor', namespace=f'/{robot}',
+def _robot_processes(robots: typing.Sequence[str],
+                     log_dir: str) -> typing.List[NodeProcess]:
+    """One robot_executor process per drone."""
+    return [NodeProcess(node_command('robot_executor', namespace=f'/{robot}',
                                      params_files=[config_file('drone.yaml')],
                                      # The default 20 Hz tick: a timed wait ends on
                                      # time between ticks (the executor ticks early).
                                      parameters={'result_timeout_s': 10}),
                         log_path=os.path.join(log_dir, f'{robot}.log'))
-            for robot in self.robots]
+            for robot in robots]
+
+
+def _fleet_sim_process(prefix: str, count: int, log_dir: str) -> NodeProcess:
+    """All drones /<prefix>1 .. /<prefix><count> in one fleet_sim process."""
+    return NodeProcess(program_command('fleet_sim', module='brain_execution.deploy.fleet_sim',
+                                       arguments=['--count', str(count), '--prefix', prefix,
+                                                  '--param', 'result_timeout_s=10',
+                                                  '--param',
+                                                  f'state_rate_hz={SCALE_STATE_RATE_HZ}']),
+                       log_path=os.path.join(log_dir, f'{prefix}fleet_sim.log'))
+
+
+class _Fleet:
+    """
+    Drone executors and a coordinator, and a client for them.
+
+    :param robots: the drones' ids (namespaces ``/<id>``).
+    :param robot_processes: the processes serving them (one each, or one fleet_sim).
+    """
+
+    def __init__(self, node: Node, prefix: str, log_dir: str, *,
+                 robots: typing.Sequence[str], robot_processes: typing.List[NodeProcess]):
+        self.robots = list(robots)
+        self.processes = list(robot_processes)
         # A namespace of its own, so that a concurrent coordinator cannot answer.
         self.namespace = f'/{prefix}_execution'
         self.coordinator = NodeProcess(
             node_command('coordinator', namespace=self.namespace,
                          params_files=[config_file('coordinator.yaml')],
                          parameters={'robots': [f'{r}:drone' for r in self.robots],
-                                     'journal_path': os.path.join(log_dir, 'journal.db'),
-                                     'max_concurrency': 10, 'max_per_robot': 1,
-                                     'discovery_timeout_s': 60.0}),
-            log_path=os.path.join(log_dir, 'coordinator.log'))
+                                     'journal_path': os.path.join(log_dir,
+                                                                  f'{prefix}journal.db'),
+                                     'max_concurrency': len(self.robots),
+                                     'max_per_robot': 1, 'discovery_timeout_s': 60.0}),
+            log_path=os.path.join(log_dir, f'{prefix}coordinator.log'))
         self.processes.append(self.coordinator)
         self._node = node
         qos = intake_qos(1000)
@@ -195,9 +243,10 @@ class _Fleet:
                                         f'{self.namespace}/emergency_stop', qos_profile=qos)
         self._states = {}
         self._state_lock = threading.Condition()
-        for robot in self.robots:
+        self._subscriptions = [
             node.create_subscription(RobotState, f'/{robot}/robot_state',
                                      lambda msg, r=robot: self._on_state(r, msg), 10)
+            for robot in self.robots]
 
     def _on_state(self, robot: str, msg: RobotState) -> None:
         with self._state_lock:
@@ -229,7 +278,8 @@ class _Fleet:
             raise RuntimeError('no coordinator emergency_stop service')
         self.wait_states(lambda msg: msg.link_up)
 
-    def run_plan(self, plan_id: str, steps, max_concurrency: int = 0) -> float:
+    def run_plan(self, plan_id: str, steps, max_concurrency: int = 0,
+                 timeout_s: float = PHASE_TIMEOUT_S) -> float:
         """Run a plan to its end; return the wall time from sending to its result, s."""
         done = threading.Event()
         box = {}
@@ -250,8 +300,8 @@ class _Fleet:
         self.serial.call(self.plans.send_goal_async, ExecutePlan.Goal(
             plan_id=plan_id, steps=steps, max_concurrency=max_concurrency)).add_done_callback(
                 on_goal)
-        if not done.wait(PHASE_TIMEOUT_S):
-            raise RuntimeError(f'plan {plan_id} did not end within {PHASE_TIMEOUT_S} s')
+        if not done.wait(timeout_s):
+            raise RuntimeError(f'plan {plan_id} did not end within {timeout_s} s')
         wall = time.perf_counter() - started
         result = box['result']
         if result is None or result.error_code != 0:
@@ -259,22 +309,75 @@ class _Fleet:
                                f'{result.error_msg if result else "rejected"}')
         return wall
 
-    def hover_plan(self, tag: str):
+    def hover_plan(self, tag: str, count: int = HOVERS, duration_s: float = HOVER_S):
         return [PlanStep(step_id=f'hover{i}', robot_id=self.robots[i % len(self.robots)],
-                         operation='hover', parameters=f'{{duration_s: {HOVER_S}}}',
+                         operation='hover', parameters=f'{{duration_s: {duration_s}}}',
                          operation_id=f'{tag}.hover{i}')
-                for i in range(HOVERS)]
+                for i in range(count)]
+
+    def start_plan(self, plan_id: str, steps) -> threading.Event:
+        """Send a plan without waiting for it; the event is set when its result arrives."""
+        ended = threading.Event()
+
+        def on_goal(future):
+            handle = future.result()
+            if not handle.accepted:
+                ended.set()
+                return
+            self.serial.call(handle.get_result_async).add_done_callback(
+                lambda _: ended.set())
+
+        self.serial.call(self.plans.send_goal_async, ExecutePlan.Goal(
+            plan_id=plan_id, steps=steps)).add_done_callback(on_goal)
+        return ended
+
+    def robot_estop_ms(self, robots: typing.Sequence[str], trials: int) -> typing.List[float]:
+        """Stop and release one robot at a time; return each stop's request -> response."""
+        times = []
+        for trial in range(trials):
+            robot = robots[trial % len(robots)]
+            started = time.perf_counter()
+            response = _call(self.estop, TriggerEmergencyStop.Request(
+                robot_ids=[robot], reason='bench'), PHASE_TIMEOUT_S)
+            times.append((time.perf_counter() - started) * 1000.0)
+            if response.error_code or list(response.stopped_robot_ids) != [robot]:
+                _call(self.estop, TriggerEmergencyStop.Request(
+                    robot_ids=[robot], release=True), PHASE_TIMEOUT_S)
+                raise RuntimeError(f'emergency stop of {robot} failed: {response.error_msg}')
+            response = _call(self.estop, TriggerEmergencyStop.Request(
+                robot_ids=[robot], release=True), PHASE_TIMEOUT_S)
+            if response.error_code:
+                raise RuntimeError(f'release of {robot} failed: {response.error_msg}')
+        return times
+
+    def take_off(self, tag: str, timeout_s: float = PHASE_TIMEOUT_S) -> None:
+        """Take every drone off (not timed: they must be airborne to hover)."""
+        self.run_plan(f'{tag}_takeoff', [
+            PlanStep(step_id=f'takeoff{i}', robot_id=robot, operation='takeoff',
+                     parameters='{altitude_m: 5.0, climb_speed_mps: 5.0}',
+                     operation_id=f'{tag}.takeoff{i}')
+            for i, robot in enumerate(self.robots)], timeout_s=timeout_s)
+
+    def coordinator_rss_mb(self) -> float:
+        return round(psutil.Process(self.coordinator.pid).memory_info().rss / 2 ** 20, 1)
+
+    def coordinator_cpu_s(self) -> float:
+        times = psutil.Process(self.coordinator.pid).cpu_times()
+        return times.user + times.system
 
     def close(self) -> None:
         self.serial.destroy()
         self.plans.destroy()
         self.operations.destroy()
         self._node.destroy_client(self.estop)
+        for subscription in self._subscriptions:
+            self._node.destroy_subscription(subscription)
         for process in self.processes:
             process.stop()
 
 
-def _fleet_figures(node: Node, fleet: _Fleet, prefix: str) -> typing.Dict[str, typing.Any]:
+def _fleet_figures(node: Node, fleet: _Fleet, prefix: str, *,
+                   estop_only: bool = False) -> typing.Dict[str, typing.Any]:
     """
     Measure the fleet phases; a phase that fails is reported in ``errors``, not hidden.
 
@@ -300,12 +403,7 @@ def _fleet_figures(node: Node, fleet: _Fleet, prefix: str) -> typing.Dict[str, t
     fleet.ready()
 
     def takeoff() -> None:
-        # Not timed: the drones must be airborne before they can hover.
-        fleet.run_plan(f'{prefix}_takeoff', [
-            PlanStep(step_id=f'takeoff{i}', robot_id=robot, operation='takeoff',
-                     parameters='{altitude_m: 5.0, climb_speed_mps: 5.0}',
-                     operation_id=f'{prefix}.takeoff{i}')
-            for i, robot in enumerate(fleet.robots)])
+        fleet.take_off(prefix)
         ops['total'] += len(fleet.robots)
 
     def hover(max_concurrency: int, key: str) -> None:
@@ -314,7 +412,7 @@ def _fleet_figures(node: Node, fleet: _Fleet, prefix: str) -> typing.Dict[str, t
         ops['total'] += HOVERS
 
     phase('takeoff', takeoff)
-    if not figures['errors']:
+    if not figures['errors'] and not estop_only:
         # The first hover plan includes discovering each drone's hover server (first use of
         # that client); the same plan again shows the coordinator in steady state.
         phase('hover plan, max_concurrency 10', lambda: hover(10, 'seed_hover_wall_s'))
@@ -338,7 +436,7 @@ def _fleet_figures(node: Node, fleet: _Fleet, prefix: str) -> typing.Dict[str, t
         sender = _Sender(fleet.serial, fleet.operations, next_goal, timeout_s=PHASE_TIMEOUT_S)
         sender.sequential(20)  # warm-up
         ops['total'] += 20
-        figures[f'rss_mb_after_{ops["total"]}_ops'] = coordinator_rss_mb()
+        figures[f'rss_mb_after_{ops["total"]}_ops'] = fleet.coordinator_rss_mb()
         figures['coordinated_goals_per_s'] = round(
             sender.pipelined(COORDINATED_GOALS, WINDOW), 1)
         ops['total'] += COORDINATED_GOALS
@@ -349,12 +447,10 @@ def _fleet_figures(node: Node, fleet: _Fleet, prefix: str) -> typing.Dict[str, t
             _Sender(fleet.serial, fleet.operations, next_goal,
                     timeout_s=rest / RSS_PHASE_MIN_RATE).pipelined(rest, WINDOW)
             ops['total'] += rest
-            figures[key] = coordinator_rss_mb()
+            figures[key] = fleet.coordinator_rss_mb()
 
-    def coordinator_rss_mb() -> float:
-        return round(psutil.Process(fleet.coordinator.pid).memory_info().rss / 2 ** 20, 1)
-
-    phase('coordinated capture_image', coordinated)
+    if not estop_only:
+        phase('coordinated capture_image', coordinated)
     figures['coordinator_ops_total'] = ops['total']
 
     # Fleet-wide emergency stop: request -> response, which the coordinator sends once every
@@ -368,6 +464,8 @@ def _fleet_figures(node: Node, fleet: _Fleet, prefix: str) -> typing.Dict[str, t
                              PHASE_TIMEOUT_S)
             service_ms.append((time.perf_counter() - started) * 1000.0)
             if response.error_code or len(response.stopped_robot_ids) != len(fleet.robots):
+                # Released, so that the later phases do not find the fleet held.
+                _call(fleet.estop, TriggerEmergencyStop.Request(release=True), PHASE_TIMEOUT_S)
                 raise RuntimeError(f'emergency stop failed: {response.error_msg}')
             latched = fleet.wait_states(lambda msg: msg.emergency_stop_active, 10.0)
             state_ms.extend((stamp - started) * 1000.0 for stamp in latched.values())
@@ -389,7 +487,107 @@ def _fleet_figures(node: Node, fleet: _Fleet, prefix: str) -> typing.Dict[str, t
         figures['estop_state_measure'] = (
             'request -> first robot_state with emergency_stop_active, per robot and trial; '
             'includes the 10 Hz robot_state period')
+    figures.update(_estop_under_load(fleet, prefix, phase))
     return figures
+
+
+def _estop_under_load(fleet: _Fleet, prefix: str, phase) -> typing.Dict[str, typing.Any]:
+    """
+    One-robot emergency stops, idle and then under load; the ratio of their p99.
+
+    Load: a plan of LOAD_HOVERS hovers over all ten drones runs, the last drone is frozen
+    (SIGSTOP; its steps hang in the coordinator) and a stop of its own is out for it (the
+    lane re-sends it in the background). The stops go to the reachable drones in turn.
+    """
+    figures = {'estop_idle_p99_ms': None, 'estop_under_load_p99_ms': None,
+               'estop_under_load_vs_idle_ratio': None}
+    reachable, frozen = fleet.robots[:-1], fleet.processes[len(fleet.robots) - 1]
+
+    def idle() -> None:
+        figures['estop_idle_p99_ms'] = round(_p99(fleet.robot_estop_ms(
+            reachable, ESTOP_ROBOT_TRIALS)), 2)
+
+    def loaded() -> None:
+        ended = fleet.start_plan(f'{prefix}_load', fleet.hover_plan(
+            f'{prefix}_load', LOAD_HOVERS, LOAD_HOVER_S))
+        # Under way on every drone before the frozen one stops answering.
+        fleet.wait_states(lambda msg: len(msg.active_operations) > 0, 30.0)
+        frozen.process.send_signal(signal.SIGSTOP)
+        try:
+            chased = fleet.estop.call_async(TriggerEmergencyStop.Request(
+                robot_ids=[fleet.robots[-1]], reason='bench: frozen'))
+            times = fleet.robot_estop_ms(reachable, ESTOP_ROBOT_TRIALS)
+            if ended.is_set():
+                raise RuntimeError('the load plan ended before the stops did')
+            figures['estop_under_load_p99_ms'] = round(_p99(times), 2)
+            figures['estop_under_load_max_ms'] = round(max(times), 2)
+        finally:
+            frozen.process.send_signal(signal.SIGCONT)
+        deadline = time.monotonic() + PHASE_TIMEOUT_S
+        while not chased.done() and time.monotonic() < deadline:
+            time.sleep(0.05)  # the frozen robot's stop answers within its ack timeout
+        if chased.done():
+            figures['estop_frozen_answer'] = chased.result().error_msg
+        _call(fleet.estop, TriggerEmergencyStop.Request(release=True), PHASE_TIMEOUT_S)
+
+    phase('emergency stop of one robot, idle', idle)
+    phase('emergency stop of one robot under load', loaded)
+    if figures['estop_idle_p99_ms'] and figures['estop_under_load_p99_ms']:
+        figures['estop_under_load_vs_idle_ratio'] = round(
+            figures['estop_under_load_p99_ms'] / figures['estop_idle_p99_ms'], 2)
+    figures['estop_robot_measure'] = (
+        f'/execution/emergency_stop of one reachable robot, request -> response, '
+        f'{ESTOP_ROBOT_TRIALS} trials each; load: {LOAD_HOVERS} hovers of {LOAD_HOVER_S} s '
+        f'over {len(fleet.robots)} drones, one frozen (SIGSTOP) with its own stop out')
+    return figures
+
+
+def _idle_figures(robot: NodeProcess) -> typing.Dict[str, float]:
+    """CPU and RSS of a robot executor that has nothing to do, over IDLE_WINDOW_S."""
+    process = psutil.Process(robot.pid)
+    before = process.cpu_times()
+    started = time.perf_counter()
+    time.sleep(IDLE_WINDOW_S)  # the measurement window itself: nothing to wait for
+    after = process.cpu_times()
+    busy_s = (after.user + after.system) - (before.user + before.system)
+    return {'executor_idle_cpu_percent': round(
+                100.0 * busy_s / (time.perf_counter() - started), 2),
+            'executor_idle_rss_mb': round(process.memory_info().rss / 2 ** 20, 1),
+            'executor_idle_window_s': IDLE_WINDOW_S}
+
+
+def _scale_figures(node: Node, prefix: str, log_dir: str,
+                   count: int) -> typing.Dict[str, typing.Any]:
+    """
+    Run a plan of 10 x count hovers at concurrency count, over count drones in one fleet_sim.
+
+    The first plan discovers every drone's hover server; the second (warm) one is timed, and
+    the coordinator's CPU time over it is divided by its steps.
+    """
+    # No trailing underscore: the coordinator's namespace is <tag>_execution, and ROS names
+    # refuse a double one.
+    tag = f'{prefix}_s{count}'
+    keys = {f'scale_{count}_warm_wall_s': None, f'scale_{count}_coord_cpu_ms_per_step': None,
+            f'scale_{count}_coord_rss_mb': None}
+    robots = [f'{tag}_{i}' for i in range(1, count + 1)]
+    fleet = _Fleet(node, tag, log_dir, robots=robots,
+                   robot_processes=[_fleet_sim_process(f'{tag}_', count, log_dir)])
+    hovers = SCALE_HOVERS_PER_ROBOT * count
+    try:
+        fleet.ready()
+        fleet.take_off(tag, SCALE_PHASE_TIMEOUT_S)
+        fleet.run_plan(f'{tag}_cold', fleet.hover_plan(f'{tag}_cold', count=hovers), count,
+                       SCALE_PHASE_TIMEOUT_S)
+        cpu_s = fleet.coordinator_cpu_s()
+        wall = fleet.run_plan(f'{tag}_warm', fleet.hover_plan(f'{tag}_warm', count=hovers), count,
+                              SCALE_PHASE_TIMEOUT_S)
+        cpu_s = fleet.coordinator_cpu_s() - cpu_s
+        keys[f'scale_{count}_warm_wall_s'] = round(wall, 3)
+        keys[f'scale_{count}_coord_cpu_ms_per_step'] = round(cpu_s * 1000.0 / hovers, 2)
+        keys[f'scale_{count}_coord_rss_mb'] = fleet.coordinator_rss_mb()
+    finally:
+        fleet.close()
+    return keys
 
 
 def _p99(values: typing.Sequence[float]) -> float:
@@ -399,15 +597,19 @@ def _p99(values: typing.Sequence[float]) -> float:
 
 def main(argv=None) -> int:
     """Run the benchmark and print its JSON; return 0, or 1 when a fleet phase failed."""
+    argv = list(sys.argv if argv is None else argv)
+    estop_only = '--estop-only' in argv
+    argv = [a for a in argv if a != '--estop-only']
     log_dir = tempfile.mkdtemp(prefix='brain_execution_bench_')
     prefix = f'bench{os.getpid()}'
-    bare = NodeProcess(node_command('bare_server', namespace=f'/{prefix}_bare',
-                                    module='brain_execution.bench.bare_server'),
-                       log_path=os.path.join(log_dir, 'bare.log'))
-    robot = NodeProcess(node_command('robot_executor', namespace=f'/{prefix}_robot',
-                                     params_files=[config_file('drone.yaml')],
-                                     parameters={'result_timeout_s': 10}),
-                        log_path=os.path.join(log_dir, 'robot.log'))
+    singles = [] if estop_only else [
+        NodeProcess(node_command('bare_server', namespace=f'/{prefix}_bare',
+                                 module='brain_execution.bench.bare_server'),
+                    log_path=os.path.join(log_dir, 'bare.log')),
+        NodeProcess(node_command('robot_executor', namespace=f'/{prefix}_robot',
+                                 params_files=[config_file('drone.yaml')],
+                                 parameters={'result_timeout_s': 10}),
+                    log_path=os.path.join(log_dir, 'robot.log'))]
     rclpy.init(args=argv)
     node = Node('brain_execution_bench')
     executor = FleetExecutor(num_threads=2)
@@ -416,35 +618,37 @@ def main(argv=None) -> int:
     spinner.start()
     fleet = None
     try:
-        bare_figures = _measure(node, f'/{prefix}_bare/capture_image')
-        robot_rss_start = psutil.Process(robot.pid).memory_info().rss / 2 ** 20
-        robot_figures = _measure(node, f'/{prefix}_robot/capture_image')
-        robot_rss_end = psutil.Process(robot.pid).memory_info().rss / 2 ** 20
+        report = {'cpus': os.cpu_count()}
+        if not estop_only:
+            robot = singles[1]
+            idle = ActionClient(node, CaptureImage, f'/{prefix}_robot/capture_image')
+            if not idle.wait_for_server(timeout_sec=60.0):
+                raise RuntimeError(f'no action server /{prefix}_robot/capture_image')
+            idle.destroy()
+            # Up and discovered, before its first goal: what an idle robot costs.
+            report.update(_idle_figures(robot))
+            report.update(_single_robot_figures(node, prefix, robot))
         # Started only now, so that booting eleven processes does not load the figures above.
-        fleet = _Fleet(node, prefix, log_dir)
-        fleet_figures = _fleet_figures(node, fleet, prefix)
-        report = {
-            'cpus': os.cpu_count(),
-            'sequential_goals': SEQUENTIAL_GOALS,
-            'pipelined_goals': PIPELINED_GOALS,
-            'pipeline_window': WINDOW,
-            'bare_rclpy_p50_ms': round(bare_figures['p50_ms'], 2),
-            'bare_rclpy_p99_ms': round(bare_figures['p99_ms'], 2),
-            'direct_p50_ms': round(robot_figures['p50_ms'], 2),
-            'direct_p99_ms': round(robot_figures['p99_ms'], 2),
-            'direct_vs_bare_latency_ratio': round(
-                robot_figures['p50_ms'] / bare_figures['p50_ms'], 3),
-            'bare_rclpy_goals_per_s': round(bare_figures['goals_per_s'], 1),
-            'direct_goals_per_s': round(robot_figures['goals_per_s'], 1),
-            'direct_vs_bare_throughput_ratio': round(
-                robot_figures['goals_per_s'] / bare_figures['goals_per_s'], 3),
-            'executor_rss_mb_before': round(robot_rss_start, 1),
-            'executor_rss_mb_after': round(robot_rss_end, 1),
-        }
+        robots = [f'{prefix}_drone{i}' for i in range(FLEET_SIZE)]
+        fleet = _Fleet(node, prefix, log_dir, robots=robots,
+                       robot_processes=_robot_processes(robots, log_dir))
+        fleet_figures = _fleet_figures(node, fleet, prefix, estop_only=estop_only)
+        fleet.close()
+        fleet = None
         report.update(fleet_figures)
-        report['coordinated_vs_bare_ratio'] = (
-            round(fleet_figures['coordinated_goals_per_s'] / bare_figures['goals_per_s'], 3)
-            if fleet_figures['coordinated_goals_per_s'] else None)
+        if not estop_only:
+            report['coordinated_vs_bare_ratio'] = (
+                round(fleet_figures['coordinated_goals_per_s'] /
+                      report['bare_rclpy_goals_per_s'], 3)
+                if fleet_figures['coordinated_goals_per_s'] else None)
+            report.update({'scale_robot_state_rate_hz': SCALE_STATE_RATE_HZ,
+                           'scale_hovers_per_robot': SCALE_HOVERS_PER_ROBOT,
+                           'scale_floor_s': SCALE_HOVERS_PER_ROBOT * HOVER_S})
+            for count in SCALE_SIZES:
+                try:
+                    report.update(_scale_figures(node, prefix, log_dir, count))
+                except RuntimeError as error:
+                    report['errors'].append(f'scale {count}: {error}')
         report['log_dir'] = log_dir
         print(json.dumps(report, indent=2))
         return 1 if report['errors'] else 0
@@ -454,8 +658,33 @@ def main(argv=None) -> int:
         executor.shutdown()
         node.destroy_node()
         rclpy.try_shutdown()
-        bare.stop()
-        robot.stop()
+        for process in singles:
+            process.stop()
+
+
+def _single_robot_figures(node: Node, prefix: str, robot: NodeProcess) -> typing.Dict:
+    """Measure the bare rclpy server and one robot executor with the same client."""
+    bare_figures = _measure(node, f'/{prefix}_bare/capture_image')
+    robot_rss_start = psutil.Process(robot.pid).memory_info().rss / 2 ** 20
+    robot_figures = _measure(node, f'/{prefix}_robot/capture_image')
+    robot_rss_end = psutil.Process(robot.pid).memory_info().rss / 2 ** 20
+    return {
+        'sequential_goals': SEQUENTIAL_GOALS,
+        'pipelined_goals': PIPELINED_GOALS,
+        'pipeline_window': WINDOW,
+        'bare_rclpy_p50_ms': round(bare_figures['p50_ms'], 2),
+        'bare_rclpy_p99_ms': round(bare_figures['p99_ms'], 2),
+        'direct_p50_ms': round(robot_figures['p50_ms'], 2),
+        'direct_p99_ms': round(robot_figures['p99_ms'], 2),
+        'direct_vs_bare_latency_ratio': round(
+            robot_figures['p50_ms'] / bare_figures['p50_ms'], 3),
+        'bare_rclpy_goals_per_s': round(bare_figures['goals_per_s'], 1),
+        'direct_goals_per_s': round(robot_figures['goals_per_s'], 1),
+        'direct_vs_bare_throughput_ratio': round(
+            robot_figures['goals_per_s'] / bare_figures['goals_per_s'], 3),
+        'executor_rss_mb_before': round(robot_rss_start, 1),
+        'executor_rss_mb_after': round(robot_rss_end, 1),
+    }
 
 
 if __name__ == '__main__':

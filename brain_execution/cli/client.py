@@ -33,6 +33,7 @@ from brain_execution.core.errors import code_name
 from brain_execution.core.plan import Plan
 from brain_execution.ros.executor import FleetExecutor
 from brain_execution.ros.qos import EVENTS_QOS, intake_qos
+from brain_execution.ros.service_calls import attempt_waits, call_until_answered
 from brain_execution_interfaces.action import ExecutePlan
 from brain_execution_interfaces.msg import CircuitState, OperationStatus, PlanStep, RetryPolicy
 from diagnostic_msgs.msg import DiagnosticArray
@@ -121,9 +122,14 @@ class ExecutionClient:
         for client in self._clients.values():
             self._node.destroy_client(client)
 
-    def call(self, srv_type, name: str, request):
+    def call(self, srv_type, name: str, request, *, resend: bool = True):
         """
         Call ``<namespace>/<name>`` and return its response.
+
+        A request is sent again, with growing waits, while its response is missing and the
+        timeout has not passed: DDS drops a response to a client the server has not matched
+        yet, which a fresh process meets on a loaded machine. Pass resend=False for a
+        request that must not be repeated.
 
         :raises CoordinatorUnavailableError: no server, or no answer within the timeout.
         """
@@ -134,14 +140,11 @@ class ExecutionClient:
         if not client.wait_for_service(timeout_sec=self.timeout_s):
             raise CoordinatorUnavailableError(
                 f'no coordinator service {self._ns}/{name} after {self.timeout_s:g} s')
-        future = client.call_async(request)
-        done = threading.Event()
-        future.add_done_callback(lambda _: done.set())
-        if not done.wait(self.timeout_s):
-            client.remove_pending_request(future)
-            raise CoordinatorUnavailableError(
-                f'{self._ns}/{name} did not answer within {self.timeout_s:g} s')
-        return future.result()
+        response = call_until_answered(client, request, self.timeout_s, resend=resend)
+        if response is not None:
+            return response
+        raise CoordinatorUnavailableError(
+            f'{self._ns}/{name} did not answer within {self.timeout_s:g} s')
 
     def run_plan(self, goal: ExecutePlan.Goal, *, wait: bool = True,
                  on_feedback: typing.Callable[[ExecutePlan.Feedback], None] = None,
@@ -168,14 +171,18 @@ class ExecutionClient:
                 f'no coordinator at {self._ns}/execute_plan after {self.timeout_s:g} s')
         accepted, finished = threading.Event(), threading.Event()
         box: typing.Dict[str, typing.Any] = {}
+        lock = threading.Lock()
 
         def on_result(future) -> None:
             box['result'] = future.result().result
             finished.set()
 
         def on_goal(future) -> None:
-            handle = future.result()
-            box['handle'] = handle
+            # A resent goal may be answered twice: the first answer is the one followed.
+            with lock:
+                if 'handle' in box:
+                    return
+                handle = box['handle'] = future.result()
             accepted.set()
             if on_accepted is not None:
                 on_accepted(goal.plan_id)
@@ -183,11 +190,18 @@ class ExecutionClient:
                 self._serial.call(handle.get_result_async).add_done_callback(on_result)
 
         feedback = (lambda msg: on_feedback(msg.feedback)) if on_feedback else None
-        self._serial.call(self._plans.send_goal_async, goal,
-                          feedback_callback=feedback).add_done_callback(on_goal)
-        if not accepted.wait(self.timeout_s):
-            raise CoordinatorUnavailableError(
-                f'{self._ns}/execute_plan did not answer the goal within {self.timeout_s:g} s')
+        # The plan id is an idempotency key: a goal sent again under it attaches to the plan
+        # the first one started, so a goal response lost on the way is safe to ask again for.
+        deadline = time.monotonic() + self.timeout_s
+        for wait_s in attempt_waits():
+            self._serial.call(self._plans.send_goal_async, goal,
+                              feedback_callback=feedback).add_done_callback(on_goal)
+            if accepted.wait(min(wait_s, max(0.0, deadline - time.monotonic()))):
+                break
+            if time.monotonic() >= deadline:
+                raise CoordinatorUnavailableError(
+                    f'{self._ns}/execute_plan did not answer the goal within '
+                    f'{self.timeout_s:g} s')
         if not box['handle'].accepted:
             raise CoordinatorUnavailableError(f'{self._ns}/execute_plan rejected the goal')
         if not wait:

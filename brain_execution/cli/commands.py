@@ -21,6 +21,7 @@
     brain-execution dead-letters list|retry|purge
     brain-execution estop [--release] [ROBOT ...]
     brain-execution circuits [reset ROBOT]
+    brain-execution report [PLAN_ID] [--journal PATH] [--recording BAG]
 
 Every command takes ``--json`` (one JSON document on stdout) and ``--timeout``. Exit status:
 0 done, 1 the coordinator refused or failed it (or did not answer), 2 bad usage or input
@@ -39,6 +40,8 @@ import typing
 
 from brain_execution.core.errors import code_name, ExecutionError
 from brain_execution.core.plan import plan_from_yaml
+
+from . import report_command
 
 __all__ = ['COMMANDS', 'Command', 'add_command_arguments', 'build_parser', 'main']
 
@@ -139,6 +142,23 @@ def _run(args: argparse.Namespace) -> int:
     return _coordinator_call(lambda a, client: _run_plan(a, client, plan))(args)
 
 
+def _namespaces(node, robots: typing.Sequence[str]) -> typing.List[str]:
+    """
+    Return each robot's namespace as the graph shows it: where its robot_state is published.
+
+    A robot in a nested namespace (``/site_a/drone1``) is found by the namespace's last
+    token; one not (yet) seen is taken to be at ``/<robot_id>``.
+    """
+    published = [name for name, _ in node.get_topic_names_and_types()
+                 if name.endswith('/robot_state')]
+    found = []
+    for robot in robots:
+        matches = sorted(n[:-len('/robot_state')] for n in published
+                         if n[:-len('/robot_state')].rpartition('/')[2] == robot)
+        found.append(matches[0] if matches else f'/{robot}')
+    return found
+
+
 def _run_plan(args, client, plan) -> int:
     from .client import goal_from_plan, rows_from_statuses
     from .progress import PlanProgress
@@ -154,7 +174,7 @@ def _run_plan(args, client, plan) -> int:
         from brain_execution.ros.recorder import mission_topics, MissionRecorder
         robots = sorted({s.robot_id for s in plan.steps})
         recorder = MissionRecorder(client.node, args.record,
-                                   mission_topics(f'/{r}' for r in robots))
+                                   mission_topics(_namespaces(client.node, robots)))
     progress = PlanProgress(f'plan {goal.plan_id}', live=None if not args.json else False)
     stop = threading.Event()
     started = time.monotonic()
@@ -278,8 +298,10 @@ def _dead_letters(args, client) -> int:
                   for d in letters])
         return 0
     if args.action == 'retry':
+        # Not resent: a second retry of the same letters would find them gone and say so.
         response = client.call(srv.RetryDeadLetters, 'retry_dead_letters',
-                               srv.RetryDeadLetters.Request(operation_ids=args.operation_ids))
+                               srv.RetryDeadLetters.Request(operation_ids=args.operation_ids),
+                               resend=False)
         retried = list(response.retried_operation_ids)
         return _answer(args, response, f'retrying as: {", ".join(retried)}',
                        {'retried': retried})
@@ -367,6 +389,9 @@ COMMANDS: typing.Mapping[str, Command] = {c.name: c for c in (
             _estop_arguments, _coordinator_call(_estop)),
     Command('circuits', 'List circuit breakers, or reset them.', _circuits_arguments,
             _coordinator_call(_circuits)),
+    # Reads the journal file: no coordinator needed.
+    Command('report', report_command.SUMMARY, report_command.add_arguments,
+            report_command.main),
 )}
 
 

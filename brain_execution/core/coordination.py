@@ -30,8 +30,16 @@ back into the coordinator.
 Operation ids on the robot: attempt 1 of an operation uses its operation id; attempt n > 1
 uses :func:`attempt_operation_id` (``'<id>~<n>'``). A robot executor treats a known id as an
 idempotency key and returns the earlier outcome, so a retry under the same id would only
-repeat the failure instead of acting again. Reconciliation after a restart asks the robot
-for the id of the journaled attempt, and re-sending that very id attaches to it.
+repeat the failure instead of acting again. A new attempt follows only a *known* outcome
+(a retryable failure the robot reported, or one proving the goal never reached it). An
+attempt whose outcome is unknown (OUTCOME_UNKNOWN from the dispatcher, a coordinator stop or
+restart) makes the step RECONCILING: the robot is asked about that very id and the
+:class:`~brain_execution.core.reconcile.Reconciler` decides (end with the robot's outcome,
+send the same id again, ask again, or give up with OUTCOME_UNKNOWN into the dead letters).
+
+Journal faults: a write the journal failed to store (disk full, I/O error, locked) is never
+swallowed: intake refuses new work with JOURNAL_UNAVAILABLE and :meth:`Coordinator.stats`
+reports the fault until a probe write succeeds again.
 """
 
 import collections
@@ -44,12 +52,17 @@ import threading
 import typing
 
 from .breaker import BreakerRegistry, CircuitInfo, CircuitOpenError
+from .catalog import get_operation
 from .dispatch import Dispatcher, DispatchRequest, QueryAnswer
-from .errors import BusyError, code_name, ErrorCode, ExecutionError, InvalidParametersError
-from .journal import DeadLetterRecord, Journal, StepRecord
+from .errors import (
+    BusyError, code_name, ErrorCode, ExecutionError, InvalidParametersError,
+    JournalUnavailableError)
+from .journal import DeadLetterRecord, Journal, JournalFullError, PlanRecord, StepRecord
+from .operation import Outcome
 from .plan import operation_id_for, Plan, PlanStep, RetrySpec, validate_plan
+from .plan_identity import check_plan_reuse, check_step_reuse
+from .reconcile import Action, is_outcome_unknown, Reconciler
 from .retry import DurationStats, NON_RETRYABLE_CODES, RetryDefaults, RetryPolicy
-from .runtime import OperationState, Outcome
 from .scheduler import (
     Compensation, PlanOutcome, PlanScheduler, SchedulerListener, StepState, StepStatus,
     TERMINAL_STATES)
@@ -66,12 +79,15 @@ __all__ = [
 
 _MAX_OPERATION_ID_LENGTH = 128
 
-# Reconciliation after a restart: how often, and how far apart, a robot that cannot be asked
-# about a step that may have run is asked again before the step fails unresolved.
-_RECONCILE_QUERIES = 10
-_RECONCILE_INTERVAL_S = 3.0
+# A journal that failed a write is probed at most this often (s, engine clock) until a write
+# succeeds again and intake reopens.
+_JOURNAL_PROBE_INTERVAL_S = 1.0
 
 _MAX_PLAN_ID_LENGTH = 63
+
+# Codes a step gets when a fleet-wide emergency stop reaches its robot: while the stop holds
+# the engine, such a step waits to run again on release instead of failing its plan.
+_HELD_CODES = frozenset({ErrorCode.PREEMPTED, ErrorCode.EMERGENCY_STOP_ACTIVE})
 
 
 def _digest(text: str, length: int) -> str:
@@ -186,6 +202,17 @@ def _status_from_record(step: PlanStep, plan_id: str, record: StepRecord) -> Ste
         updated_s=record.updated_s)
 
 
+def _journaled_statuses(record: PlanRecord) -> typing.Tuple[StepStatus, ...]:
+    """Return the statuses of a journaled plan's steps (PENDING for a step never journaled)."""
+    plan = _plan_from_dict(record.plan)
+    return tuple(
+        _status_from_record(step, record.plan_id, record.steps[step.step_id])
+        if step.step_id in record.steps else
+        StepStatus(step.step_id, step.robot_id, step.operation,
+                   operation_id_for(record.plan_id, step), StepState.PENDING)
+        for step in plan.steps)
+
+
 class CoordinatorListener:
     """
     Receives the coordinator's events (for the ROS adapter to publish); methods do nothing.
@@ -206,6 +233,9 @@ class CoordinatorListener:
     def circuit_changed(self, info: CircuitInfo) -> None:
         """Call after a circuit breaker changed state."""
 
+    def journal_changed(self, fault: str) -> None:
+        """Call when the journal failed a write (fault names it) or works again ('')."""
+
     def compensation_done(self, plan_id: str, step_id: str, operation: str,
                           outcome: Outcome) -> None:
         """Call after a compensation of a failed or canceled plan ended."""
@@ -219,8 +249,11 @@ class PlanHandle:
     """
 
     def __init__(self, plan_id: str, *, snapshot: typing.Callable[[], tuple],
-                 operation_ids: typing.Sequence[str] = ()):
+                 operation_ids: typing.Sequence[str] = (),
+                 content: typing.Optional[typing.Mapping[str, typing.Any]] = None):
         self.plan_id = plan_id
+        # The plan as journaled, to refuse its id reused for another plan (plan_identity).
+        self.content = content
         self._snapshot = snapshot
         self._operation_ids = tuple(operation_ids)
         self._lock = threading.Lock()
@@ -313,7 +346,7 @@ class _Attempt:
     """One attempt of one step: sent to the robot, or being reconciled after a restart."""
 
     __slots__ = ('plan_id', 'step', 'operation_id', 'wire_id', 'attempt', 'started_s',
-                 'querying', 'queries', 'done')
+                 'querying', 'queries', 'done', 'unknown_since_s', 'resends')
 
     def __init__(self, plan_id: str, step: PlanStep, operation_id: str, attempt: int,
                  started_s: float):
@@ -326,6 +359,9 @@ class _Attempt:
         self.querying = False
         self.queries = 0
         self.done = False
+        # When its outcome became unknown (RECONCILING), and same-id sends since then.
+        self.unknown_since_s = started_s
+        self.resends = 0
 
     @property
     def key(self) -> typing.Tuple[str, str]:
@@ -362,11 +398,13 @@ class _MemoryDeadLetters:
             self._log('warn', f'dead letter {dropped} dropped: more than {self._limit} held '
                               f'without a journal')
 
-    def list_dead_letters(self, robot_id: str = '', max_entries: int = 0):
-        found = [r for r in self._records.values() if robot_id in ('', r.robot_id)]
+    def list_dead_letters(self, robot_id: str = '', max_entries: int = 0, offset: int = 0):
+        found = [r for r in self._records.values() if robot_id in ('', r.robot_id)][offset:]
         return found[:max_entries] if max_entries else found
 
-    def dead_letter_count(self) -> int:
+    def dead_letter_count(self, robot_id: str = '') -> int:
+        if robot_id:
+            return sum(1 for r in self._records.values() if r.robot_id == robot_id)
         return len(self._records)
 
     def take_dead_letters(self, operation_ids):
@@ -421,6 +459,7 @@ class Coordinator:
     :param failure_threshold: Counted failures in a row that open a circuit breaker.
     :param reset_timeout_s: Seconds an open breaker fails fast before it probes.
     :param max_dead_letters: Dead letters held in memory when there is no journal.
+    :param reconciler: Decisions for steps whose outcome is unknown (its deadline).
     :param listener: Receives the events to publish.
     :param logger: Receives (level, message) with level 'debug', 'info', 'warn' or 'error'.
     :raises ValueError: When a limit is out of range.
@@ -435,6 +474,7 @@ class Coordinator:
                  retry_defaults: RetryDefaults = RetryDefaults(),
                  failure_threshold: int = 5, reset_timeout_s: float = 30.0,
                  max_dead_letters: int = 1000,
+                 reconciler: typing.Optional[Reconciler] = None,
                  listener: typing.Optional[CoordinatorListener] = None,
                  logger: typing.Optional[typing.Callable[[str, str], None]] = None):
         if not isinstance(retry_defaults, RetryDefaults):
@@ -450,6 +490,7 @@ class Coordinator:
         self._clock = clock
         self._rng = rng if rng is not None else random.Random()
         self._retry_defaults = retry_defaults
+        self._reconciler = reconciler or Reconciler()
         self._listener = listener or CoordinatorListener()
         self._log = logger or (lambda level, message: None)
         self._lock = threading.RLock()
@@ -479,10 +520,16 @@ class Coordinator:
         self._ended: typing.Deque[typing.Tuple[str, PlanOutcome]] = collections.deque()
         self._undoing: typing.Dict[str, _Undo] = {}
         self._pumping = False
+        # Why the engine is held (a latched fleet-wide emergency stop); '' = not held.
+        self._hold_reason = ''
         self._retry_counter = 0
-        # (due time, attempt) of reconciliation queries to ask again, in due order (one
-        # fixed interval, so appending keeps the order).
-        self._requery: typing.Deque[typing.Tuple[float, _Attempt]] = collections.deque()
+        # (due time, attempt) of reconciliation queries to ask again.
+        self._requery: typing.List[typing.Tuple[float, _Attempt]] = []
+        # After shutdown(): no intake, and in-flight steps stay journaled RECONCILING.
+        self._stopping = False
+        # Why the journal is failing writes ('' while it works), and when it was last probed.
+        self._journal_fault = ''
+        self._journal_probed_s = -float('inf')
 
     # --- intake ----------------------------------------------------------------------------
 
@@ -506,13 +553,26 @@ class Coordinator:
         with self._entered():
             known = self._handle(plan.plan_id)
             if known is not None:
+                check_plan_reuse(plan.plan_id, known.content, data)
                 return known
+            if self._stopping:
+                raise ExecutionError(f'plan {plan.plan_id!r} refused: the coordinator is '
+                                     f'shutting down', code=ErrorCode.SHUTDOWN)
+            if self._journal_fault:
+                raise JournalUnavailableError(
+                    f'plan {plan.plan_id!r} refused: the journal failed to store a write '
+                    f'({self._journal_fault}); nothing new is accepted until it works again')
             now = self._clock()
             taken = [(step.step_id, self._op_index[op_id][0]) for step in plan.steps
                      for op_id in (operation_id_for(plan.plan_id, step),)
                      if op_id in self._op_index]
             if taken:
                 step_id, other = taken[0]
+                step = next(s for s in plan.steps if s.step_id == step_id)
+                other_step = next(s for s in self._scheduler.plan(other).steps
+                                  if operation_id_for(other, s) ==
+                                  operation_id_for(plan.plan_id, step))
+                check_step_reuse(operation_id_for(plan.plan_id, step), other_step, step)
                 raise ExecutionError(
                     f'plan {plan.plan_id!r}: step {step_id!r}: operation_id: in use by running '
                     f'plan {other!r}; the step would not run', code=ErrorCode.INVALID_PLAN)
@@ -524,9 +584,19 @@ class Coordinator:
                     f'plan {plan.plan_id!r} refused: {len(plan.steps)} steps on top of '
                     f'{pending} unfinished exceed the limit of '
                     f'{self._scheduler.max_pending_steps}; retry when running plans end')
-            if self._journal is not None and \
-                    not self._journal.record_plan(plan.plan_id, data, now):
-                return self._from_journal(plan.plan_id)
+            if self._journal is not None:
+                try:
+                    stored = self._journal.record_plan(plan.plan_id, data, now)
+                except JournalFullError:
+                    raise
+                except ExecutionError as e:
+                    self._journal_failed(f'plan {plan.plan_id}', e)
+                    raise JournalUnavailableError(
+                        f'plan {plan.plan_id!r} refused: not journaled: {e}') from e
+                if not stored:
+                    known = self._from_journal(plan.plan_id)
+                    check_plan_reuse(plan.plan_id, known.content, data)
+                    return known
             self._scheduler.add_plan(plan, now)
             handle = self._register(plan)
             self._log('info', f'plan {plan.plan_id!r} accepted with {len(plan.steps)} step(s)')
@@ -561,17 +631,52 @@ class Coordinator:
     def tick(self) -> None:
         """Start ready steps and due retries; cancel overdue plans (call from a timer)."""
         with self._entered():
+            if self._stopping:
+                return
             now = self._clock()
-            for plan_id in self._scheduler.overdue_plans(now):
+            self._probe_journal(now)
+            for plan_id in () if self._hold_reason else self._scheduler.overdue_plans(now):
                 plan = self._scheduler.plan(plan_id)
                 self._log('warn', f'plan {plan_id!r} timed out after {plan.timeout_s:g} s')
                 self._cancel_plan(plan_id, now, code=ErrorCode.TIMEOUT,
                                   message=f'plan timed out after {plan.timeout_s:g} s')
-            while self._requery and self._requery[0][0] <= now:
-                _, attempt = self._requery.popleft()
+            due = [attempt for at, attempt in self._requery if at <= now]
+            self._requery = [(at, attempt) for at, attempt in self._requery if at > now]
+            for attempt in due:
                 if self._attempts.get(attempt.key) is attempt and attempt.querying:
                     self._query_attempt(attempt)
             self._pump()
+
+    def note_journal_failure(self, what: str, error: Exception) -> None:
+        """Record a journal write that failed outside the engine (e.g. pruning)."""
+        with self._entered():
+            self._journal_failed(what, error)
+
+    def shutdown(self) -> int:
+        """
+        Stop as safely as a SIGKILL would: no intake, in-flight steps journaled RECONCILING.
+
+        Robot goals are not canceled (nobody would follow their cancel up): a restart on the
+        same journal asks each robot about its step's id and ends the step with the robot's
+        own outcome. Outcomes arriving after this call are left for that reconciliation.
+
+        :return: How many steps were in flight.
+        """
+        with self._entered():
+            self._stopping = True
+            now = self._clock()
+            count = 0
+            for attempt in list(self._attempts.values()):
+                status = self._scheduler.status(attempt.plan_id, attempt.step.step_id)
+                count += 1
+                if status.state is StepState.RUNNING:
+                    self._scheduler.mark_reconciling(
+                        attempt.plan_id, attempt.step.step_id, now,
+                        message=f'coordinator stopped while {attempt.wire_id} was in flight on '
+                                f'{attempt.step.robot_id}; reconciled by that id on restart')
+            self._log('info', f'shutdown: intake stopped, {count} step(s) in flight journaled '
+                              f'as RECONCILING; robot goals left running')
+            return count
 
     def cancel(self, *, plan_id: str = '', operation_id: str = '') -> typing.List[str]:
         """
@@ -641,16 +746,36 @@ class Coordinator:
                           f'{", ".join(targets)}: {reason or "no reason given"}')
         return result
 
+    @property
+    def held(self) -> str:
+        """Return why no step starts now (a fleet-wide emergency stop), or ''."""
+        return self._hold_reason
+
+    def hold(self, reason: str) -> None:
+        """
+        Start no step until :meth:`release_hold`: a fleet-wide emergency stop is latched.
+
+        Takes no lock, so the emergency lane never waits for a busy engine. Running steps
+        that the stop ends (PREEMPTED, EMERGENCY_STOP_ACTIVE) wait in RETRYING and run again
+        once released, under a new attempt id; plan timeouts wait too.
+        """
+        self._hold_reason = reason or 'emergency stop latched'
+
+    def release_hold(self) -> None:
+        """Let held plans go on; their steps start at the next :meth:`tick`."""
+        self._hold_reason = ''
+
     def resume(self) -> typing.List[PlanHandle]:
         """
         Resume the journal's unfinished plans after a restart.
 
-        Steps that were running come back UNKNOWN and each robot is asked about the
-        journaled attempt's id: an ended outcome is applied as that attempt's result; a
-        running one is re-sent with the same id, which the robot's idempotency attaches to
-        the running operation instead of acting twice; an id the robot does not know never
-        reached it, so it is sent (same id); a robot that cannot be asked counts as a failed
-        retryable attempt (COMMUNICATION_FAILURE).
+        Steps that were running (or RECONCILING when the coordinator stopped) come back
+        RECONCILING and each robot is asked about the journaled attempt's id: an ended
+        outcome is applied as that attempt's result; a running one is re-sent with the same
+        id, which the robot's idempotency attaches to the running operation instead of
+        acting twice; an id the robot never saw (its record of ids is durable) is sent, same
+        id; a robot that cannot be asked is asked again until the reconcile deadline, then
+        the step ends OUTCOME_UNKNOWN as a dead letter.
 
         :return: Handles of the resumed plans; empty without a journal.
         """
@@ -678,7 +803,11 @@ class Coordinator:
         """
         Return the statuses of a plan's steps, or of the step carrying an operation id.
 
-        :return: Empty when the plan or operation is unknown (or long forgotten).
+        A plan this run does not hold in memory (it ended before a restart, or its handle
+        left the ring of ended plans) is read from the journal: a caller polling for a plan
+        across a coordinator restart finds it with its journaled end.
+
+        :return: Empty when the plan or operation is unknown (or pruned from the journal).
         """
         with self._lock:
             if operation_id:
@@ -688,14 +817,25 @@ class Coordinator:
                     statuses = handle.snapshot() if handle is not None else ()
                 else:
                     statuses = self._snapshot(where[0])
-                return tuple(s for s in statuses if s.operation_id == operation_id)
-            return self._snapshot(plan_id)
+            else:
+                statuses = self._snapshot(plan_id)
+        if not statuses:
+            # Outside the lock: a read must not hold up ticks and results.
+            statuses = self._journaled_snapshot(plan_id, operation_id)
+        if operation_id:
+            return tuple(s for s in statuses if s.operation_id == operation_id)
+        return statuses
 
-    def dead_letters(self, robot_id: str = '',
-                     max_entries: int = 0) -> typing.List[DeadLetterRecord]:
-        """Return dead letters, oldest first (one robot's with ``robot_id``; 0 = all)."""
+    def dead_letters(self, robot_id: str = '', max_entries: int = 0,
+                     offset: int = 0) -> typing.List[DeadLetterRecord]:
+        """Return one page of dead letters, oldest first (one robot's with ``robot_id``)."""
         with self._lock:
-            return list(self._dead.list_dead_letters(robot_id, max_entries))
+            return list(self._dead.list_dead_letters(robot_id, max_entries, offset))
+
+    def dead_letter_count(self, robot_id: str = '') -> int:
+        """Return how many dead letters are held (of one robot with ``robot_id``)."""
+        with self._lock:
+            return self._dead.dead_letter_count(robot_id)
 
     def retry_dead_letters(self, operation_ids: typing.Sequence[str]) -> typing.List[PlanHandle]:
         """
@@ -756,6 +896,8 @@ class Coordinator:
                 'breakers': {info.name: info.state.name for info in self._breakers.states()},
                 'duration_keys': len(self._durations),
                 'journal': self._journal.stats() if self._journal is not None else None,
+                'journal_fault': self._journal_fault,
+                'reconciling': sum(1 for a in self._attempts.values() if a.querying),
             }
 
     # --- circuit breaker listener ----------------------------------------------------------
@@ -808,14 +950,45 @@ class Coordinator:
                     return
 
     def _journal_call(self, what: str, call: typing.Callable[[], typing.Any]) -> typing.Any:
-        """Run a journal write whose failure must not stop the engine; log it."""
+        """Run a journal write whose failure must not stop the engine; raise the fault."""
         if self._journal is None:
             return None
         try:
             return call()
         except (ExecutionError, ValueError) as e:
-            self._log('error', f'journal: {what} failed: {e}')
+            self._journal_failed(what, e)
             return None
+
+    def _journal_failed(self, what: str, error: Exception) -> None:
+        """
+        Record that the journal did not store a write: intake closes until a probe succeeds.
+
+        What was not stored is safe to lose only because nothing is acknowledged on top of
+        it: the step the write belonged to is reconciled by its id after a restart.
+        """
+        first = not self._journal_fault
+        self._journal_fault = f'{what}: {error}'
+        self._log('error', f'journal: {what} not stored: {error}; new work is refused with '
+                           f'JOURNAL_UNAVAILABLE until the journal stores writes again')
+        if first:
+            fault = self._journal_fault
+            self._emit(lambda: self._listener.journal_changed(fault))
+
+    def _probe_journal(self, now: float) -> None:
+        """While the journal is failing, try one real write now and then; reopen on success."""
+        if not self._journal_fault or self._journal is None or \
+                now - self._journal_probed_s < _JOURNAL_PROBE_INTERVAL_S:
+            return
+        self._journal_probed_s = now
+        try:
+            self._journal.probe()
+        except (ExecutionError, ValueError) as e:
+            self._log('debug', f'journal still failing: {e}')
+            return
+        self._log('info', f'journal stores writes again (after: {self._journal_fault}); '
+                          f'intake reopened')
+        self._journal_fault = ''
+        self._emit(lambda: self._listener.journal_changed(''))
 
     # --- internals: handles ----------------------------------------------------------------
 
@@ -832,7 +1005,8 @@ class Coordinator:
     def _register(self, plan: Plan) -> PlanHandle:
         op_ids = [operation_id_for(plan.plan_id, step) for step in plan.steps]
         handle = PlanHandle(plan.plan_id, operation_ids=op_ids,
-                            snapshot=lambda: self._snapshot(plan.plan_id))
+                            snapshot=lambda: self._snapshot(plan.plan_id),
+                            content=_plan_to_dict(plan))
         self._active[plan.plan_id] = handle
         for step, op_id in zip(plan.steps, op_ids):
             self._op_index[op_id] = (plan.plan_id, step.step_id)
@@ -859,17 +1033,29 @@ class Coordinator:
             self._reconcile_all()
             self._pump()
             return handle
-        plan = _plan_from_dict(record.plan)
-        final = tuple(
-            _status_from_record(step, plan_id, record.steps[step.step_id])
-            if step.step_id in record.steps else
-            StepStatus(step.step_id, step.robot_id, step.operation,
-                       operation_id_for(plan_id, step), StepState.PENDING)
-            for step in plan.steps)
-        handle = PlanHandle(plan_id, snapshot=lambda: final)
+        final = _journaled_statuses(record)
+        handle = PlanHandle(plan_id, snapshot=lambda: final, content=record.plan)
         handle._complete(_outcome_from_dict(plan_id, record.outcome), final)
         self._keep_finished(handle)
         return handle
+
+    def _journaled_snapshot(self, plan_id: str,
+                            operation_id: str) -> typing.Tuple[StepStatus, ...]:
+        """Return the journaled statuses of a plan (the one holding operation_id), or ()."""
+        if self._journal is None:
+            return ()
+        try:
+            if operation_id:
+                # A plan step's operation is journaled with its plan; a single operation's
+                # plan id follows from its id.
+                operation = self._journal.operation(operation_id)
+                plan_id = operation.plan_id if operation is not None and operation.plan_id \
+                    else single_plan_id(operation_id)
+            record = self._journal.plan(plan_id)
+            return _journaled_statuses(record) if record is not None else ()
+        except (TypeError, ValueError, KeyError, ExecutionError) as e:
+            self._log('warn', f'query of plan {plan_id!r} from the journal failed: {e}')
+            return ()
 
     # --- internals: scheduling -------------------------------------------------------------
 
@@ -892,7 +1078,7 @@ class Coordinator:
         try:
             while True:
                 self._process_ended()
-                ready = self._scheduler.next_ready(self._clock())
+                ready = [] if self._hold_reason else self._scheduler.next_ready(self._clock())
                 if not ready:
                     break
                 for plan_id, step in ready:
@@ -929,13 +1115,17 @@ class Coordinator:
                     # robot is asked, rather than the step being sent blindly again.
                     self._journal.mark_dispatched(status.operation_id, attempt.attempt)
             except (ExecutionError, ValueError) as e:
-                # Not journaled, so not sent: the attempt fails without reaching the robot.
+                # Not journaled, so not sent: the attempt fails without reaching the robot,
+                # which makes a later attempt safe.
                 self._scheduler.mark_running(plan_id, step.step_id, now)
                 self._attempts[attempt.key] = attempt
-                code = e.code if isinstance(e, ExecutionError) else ErrorCode.INTERNAL_ERROR
-                retryable = isinstance(e, BusyError)
-                self._finish_attempt(attempt, Outcome(code, f'not journaled: {e}', retryable),
-                                     reached=False)
+                if isinstance(e, BusyError):
+                    outcome = Outcome(e.code, f'not journaled: {e}', True)
+                else:
+                    self._journal_failed(f'dispatch of {status.operation_id}', e)
+                    outcome = Outcome(ErrorCode.JOURNAL_UNAVAILABLE,
+                                      f'not sent: the journal did not store it: {e}', True)
+                self._finish_attempt(attempt, outcome, reached=False)
                 return
         self._sent.add(attempt.key)
         self._scheduler.mark_running(plan_id, step.step_id, now)
@@ -962,11 +1152,42 @@ class Coordinator:
     def _on_attempt_done(self, attempt: _Attempt, outcome: Outcome, *,
                          reached: bool = True) -> None:
         with self._entered():
+            if self._stopping:
+                # Journaled RECONCILING by shutdown(); a restart asks the robot.
+                return
             if attempt.done:
                 self._log('warn', f'second result for {attempt.wire_id} ignored')
                 return
-            self._finish_attempt(attempt, outcome, reached=reached)
+            if reached and is_outcome_unknown(outcome) and \
+                    self._attempts.get(attempt.key) is attempt:
+                self._lose(attempt, outcome)
+            else:
+                self._finish_attempt(attempt, outcome, reached=reached)
             self._pump()
+
+    def _repeatable(self, step: PlanStep) -> bool:
+        """Return whether the step may be sent again not knowing whether it ran."""
+        if step.safe_to_repeat:
+            return True
+        try:
+            return get_operation(step.operation, self._robots[step.robot_id]).safe_to_repeat
+        except (KeyError, ExecutionError):
+            return False
+
+    def _lose(self, attempt: _Attempt, outcome: Outcome) -> None:
+        """Reconcile an attempt whose outcome became unknown by its id, never a new one."""
+        step = attempt.step
+        self._reconciler.on_lost(outcome)
+        now = self._clock()
+        attempt.querying = True
+        attempt.unknown_since_s = now
+        self._log('warn', f'{attempt.wire_id} on {step.robot_id}: outcome unknown '
+                          f'({outcome.message}); RECONCILING: asking the robot by that id')
+        self._scheduler.mark_reconciling(
+            attempt.plan_id, step.step_id, now,
+            message=f'outcome unknown ({outcome.message}); asking {step.robot_id} about '
+                    f'{attempt.wire_id}')
+        self._query_attempt(attempt)
 
     def _finish_attempt(self, attempt: _Attempt, outcome: Outcome, *, reached: bool,
                         admitted: bool = True, retry_floor_s: float = 0.0) -> None:
@@ -976,16 +1197,15 @@ class Coordinator:
             self._log('warn', f'result of stale attempt {attempt.wire_id} ignored')
             return
         del self._attempts[attempt.key]
-        code = int(outcome.code)
-        if self._journal is not None and reached and code == ErrorCode.NONE:
-            # The result and the step's new state in one commit. Events go out only after
-            # the engine call returns, so after the block has waited for it.
+        if self._journal is not None and reached:
+            # The result, the step's new state (and a dead letter) in one commit. Events go
+            # out only after the engine call returns, so after the block has waited for it.
             try:
                 with self._journal.grouped():
                     self._apply_outcome(attempt, outcome, reached=reached, admitted=admitted,
                                         retry_floor_s=retry_floor_s)
             except (ExecutionError, ValueError) as e:
-                self._log('error', f'journal: result of {attempt.operation_id} failed: {e}')
+                self._journal_failed(f'result of {attempt.operation_id}', e)
         else:
             self._apply_outcome(attempt, outcome, reached=reached, admitted=admitted,
                                 retry_floor_s=retry_floor_s)
@@ -1023,6 +1243,13 @@ class Coordinator:
             self._scheduler.mark_failed(plan_id, step.step_id, now, code=code,
                                         message=outcome.message, retryable=outcome.retryable)
             return
+        if self._hold_reason and code in _HELD_CODES:
+            # Ended by the fleet-wide stop, not by its own fault: it runs again on release,
+            # which is the operator's decision to go on.
+            self._scheduler.mark_failed(
+                plan_id, step.step_id, now, code=code, retryable=True, retry_at=now,
+                message=f'{outcome.message}; held until the emergency stop is released')
+            return
         first_s = status.first_started_s if status.first_started_s is not None else now
         policy = RetryPolicy.from_fields(**dataclasses.asdict(step.retry),
                                          defaults=self._retry_defaults, rng=self._rng)
@@ -1037,8 +1264,11 @@ class Coordinator:
                                         message=outcome.message, retryable=True,
                                         retry_at=retry_at)
             return
-        if outcome.retryable and code not in NON_RETRYABLE_CODES:
-            message = f'{outcome.message} ({decision.reason})'
+        # Whether it ran is not known (unreachable past the reconcile deadline, or the robot
+        # died while running it): never retried automatically, an operator decides.
+        unknown = code in (ErrorCode.OUTCOME_UNKNOWN, ErrorCode.INTERRUPTED)
+        if unknown or (outcome.retryable and code not in NON_RETRYABLE_CODES):
+            message = outcome.message if unknown else f'{outcome.message} ({decision.reason})'
             record = DeadLetterRecord(
                 operation_id=status.operation_id, robot_id=step.robot_id,
                 operation=step.operation,
@@ -1049,7 +1279,7 @@ class Coordinator:
             try:
                 self._dead.add_dead_letter(record)
             except (ExecutionError, ValueError) as e:
-                self._log('error', f'dead letter {status.operation_id} not journaled: {e}')
+                self._journal_failed(f'dead letter {status.operation_id}', e)
             self._log('warn', f'{status.operation_id} on {step.robot_id} is a dead letter '
                               f'after {status.attempt} attempt(s): {code_name(code)}: {message}')
             self._emit(lambda: self._listener.dead_letter_added(record))
@@ -1073,7 +1303,7 @@ class Coordinator:
         status = self._scheduler.status(plan_id, step_id)
         if status.state in TERMINAL_STATES:
             return []
-        if status.state in (StepState.RUNNING, StepState.UNKNOWN):
+        if status.state in (StepState.RUNNING, StepState.RECONCILING):
             self._cancel_on_robot(plan_id, self._scheduler.plan(plan_id).step(step_id))
         else:
             self._scheduler.mark_canceled(plan_id, step_id, now, message='canceled')
@@ -1130,7 +1360,7 @@ class Coordinator:
 
         def on_done(outcome: Outcome) -> None:
             with self._entered():
-                if answered:
+                if answered or self._stopping:
                     return
                 answered.append(True)
                 self._compensation_done(undo, comp, op_id, outcome)
@@ -1215,6 +1445,7 @@ class Coordinator:
                                status.started_s if status.started_s is not None
                                else self._clock())
             attempt.querying = True
+            attempt.unknown_since_s = self._clock()
             self._attempts[attempt.key] = attempt
             self._query_attempt(attempt)
 
@@ -1225,7 +1456,7 @@ class Coordinator:
         def on_answer(answer: typing.Optional[QueryAnswer],
                       failure: typing.Optional[Outcome]) -> None:
             with self._entered():
-                if answered:
+                if answered or self._stopping:
                     return
                 answered.append(True)
                 self._on_answer(attempt, answer, failure)
@@ -1238,40 +1469,38 @@ class Coordinator:
 
     def _on_answer(self, attempt: _Attempt, answer: typing.Optional[QueryAnswer],
                    failure: typing.Optional[Outcome]) -> None:
-        if self._attempts.get(attempt.key) is not attempt:
+        if self._attempts.get(attempt.key) is not attempt or not attempt.querying:
             return
         step = attempt.step
-        if failure is not None and not step.safe_to_repeat:
-            # The robot may have run it: a new attempt (a new id) could run it twice, so the
-            # robot is asked again, and the step fails unresolved (not retried, for an operator
-            # to judge) only when it stays unreachable.
-            if attempt.queries < _RECONCILE_QUERIES:
-                self._log('warn', f'{attempt.wire_id} on {step.robot_id}: robot cannot be '
-                                  f'asked after the restart ({failure.message}); asking again '
-                                  f'in {_RECONCILE_INTERVAL_S:g} s')
-                self._requery.append((self._clock() + _RECONCILE_INTERVAL_S, attempt))
-                return
-            self._finish_attempt(attempt, Outcome(
-                ErrorCode.COMMUNICATION_FAILURE,
-                f'outcome unknown after a restart: the robot could not be asked '
-                f'{attempt.queries} times ({failure.message}); not re-sent because the step '
-                f'is not safe_to_repeat', False), reached=False, admitted=False)
+        now = self._clock()
+        decision = self._reconciler.on_answer(
+            answer.state if answer is not None else None,
+            answer.outcome if answer is not None else None, failure,
+            safe_to_repeat=self._repeatable(step), unknown_since_s=attempt.unknown_since_s,
+            now_s=now, resends=attempt.resends,
+            what=f'{step.operation} {attempt.wire_id} on {step.robot_id}')
+        where = f'{attempt.wire_id} on {step.robot_id}'
+        if decision.action is Action.ASK_AGAIN:
+            self._log('warn', f'{where}: robot cannot be asked ({decision.reason}); asking '
+                              f'again at t={decision.ask_at_s:.2f} s')
+            self._requery.append((decision.ask_at_s, attempt))
             return
-        if answer is not None and answer.outcome is not None:
-            self._log('info', f'{attempt.wire_id} on {step.robot_id} ended while the '
-                              f'coordinator was down: {code_name(answer.outcome.code)}')
-            self._finish_attempt(attempt, answer.outcome, reached=True)
+        if decision.action is Action.END:
+            self._log('info', f'{where}: the robot reports {code_name(decision.outcome.code)}; '
+                              f'the step ends with it')
+            self._finish_attempt(attempt, decision.outcome, reached=True)
             return
-        # Running (the same id attaches to it), unknown to the robot (it never received it,
-        # so sending it now is its first execution), or unreachable with a step declared safe
-        # to repeat: send the same id.
-        known = answer is not None and answer.state in (
-            OperationState.RUNNING, OperationState.PENDING)
-        self._log('info', f'{attempt.wire_id} on {step.robot_id} '
-                          f'{"still runs; attaching" if known else "never arrived; sending"}')
+        if decision.action in (Action.GIVE_UP, Action.REPEAT):
+            level = 'error' if decision.action is Action.GIVE_UP else 'info'
+            self._log(level, f'{where}: {decision.outcome.message}')
+            self._finish_attempt(attempt, decision.outcome, reached=True)
+            return
+        # RESEND: the same id attaches to the running operation, or (never seen by the
+        # robot, whose record of ids is durable) is its first run.
+        self._log('info', f'{where}: {decision.reason}')
         attempt.querying = False
-        self._scheduler.mark_running(attempt.plan_id, step.step_id, self._clock(),
-                                     resumed=True)
+        attempt.resends += 1
+        self._scheduler.mark_running(attempt.plan_id, step.step_id, now, resumed=True)
         self._send(attempt)
         if attempt.plan_id in self._canceled and not attempt.done:
             self._cancel_on_robot(attempt.plan_id, step)

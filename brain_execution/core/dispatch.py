@@ -24,7 +24,7 @@ import abc
 import dataclasses
 import typing
 
-from .runtime import OperationState, Outcome
+from .operation import OperationState, Outcome
 
 __all__ = ['Dispatcher', 'DispatchRequest', 'QueryAnswer']
 
@@ -47,6 +47,9 @@ class QueryAnswer:
 
     state: OperationState
     outcome: typing.Optional[Outcome] = None
+    # Whether the robot began acting on it (OperationStatus.started); False proves a second
+    # send cannot make anything happen twice. None when the robot does not say.
+    started: typing.Optional[bool] = None
 
 
 class Dispatcher(abc.ABC):
@@ -58,8 +61,10 @@ class Dispatcher(abc.ABC):
         """
         Send one attempt; report how it ended.
 
-        A robot that cannot be reached, or is lost while the operation runs, ends it with
-        COMMUNICATION_FAILURE (retryable): the engine never waits on a silent robot forever.
+        A goal that never left ends COMMUNICATION_FAILURE (retryable). One that may have
+        reached the robot but whose end is not known (robot lost while it runs, no goal
+        response, result lost) ends OUTCOME_UNKNOWN: the engine reconciles it by the same id
+        through :meth:`query`, and never waits on a silent robot forever.
         """
 
     @abc.abstractmethod

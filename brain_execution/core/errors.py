@@ -25,6 +25,7 @@ import enum
 import typing
 
 __all__ = [
+    'AckTimeoutError',
     'AltitudeLimitError',
     'BusyError',
     'CanceledError',
@@ -35,13 +36,20 @@ __all__ = [
     'FleetFileError',
     'GeofenceViolationError',
     'InvalidParametersError',
+    'JournalUnavailableError',
     'LinkCorruptedError',
+    'ManualOverrideError',
+    'ModeChangeFailedError',
     'NavigationDataUnavailableError',
     'NavigationFailedError',
     'NoPathError',
+    'OperationIdConflictError',
+    'OperationRecordError',
     'OperationTimeoutError',
+    'PlatformFailsafeError',
     'PlatformNotReadyError',
     'PlatformRejectedError',
+    'PositionLostError',
     'PostconditionFailedError',
     'PreconditionFailedError',
     'PreemptedError',
@@ -79,6 +87,22 @@ class ErrorCode(enum.IntEnum):
     UNKNOWN_OPERATION = 19
     INVALID_PLAN = 20
     SHUTDOWN = 21
+    OUTCOME_UNKNOWN = 22
+    OPERATION_ID_CONFLICT = 23
+    JOURNAL_UNAVAILABLE = 24
+    OPERATION_RECORD_FAILED = 27
+    INTERRUPTED = 28
+    # 30..39: autopilot outcomes (MAVROS: PX4, ArduPilot); the autopilot's text is quoted.
+    MANUAL_OVERRIDE = 30
+    PLATFORM_FAILSAFE = 31
+    COMMAND_TEMPORARILY_REJECTED = 32
+    COMMAND_DENIED = 33
+    COMMAND_UNSUPPORTED = 34
+    COMMAND_FAILED = 35
+    COMMAND_CANCELLED = 36
+    ACK_TIMEOUT = 37
+    MODE_CHANGE_FAILED = 38
+    POSITION_LOST = 39
     # 40..49: navigation outcomes (Nav2 and other navigation stacks).
     PLATFORM_NOT_READY = 40
     NO_PATH = 41
@@ -95,9 +119,14 @@ _RETRYABLE = frozenset({
     ErrorCode.COMMUNICATION_FAILURE,
     ErrorCode.CIRCUIT_OPEN,
     ErrorCode.SHUTDOWN,
+    ErrorCode.OPERATION_RECORD_FAILED,
     ErrorCode.LINK_CORRUPTED,
     ErrorCode.NAVIGATION_DATA_UNAVAILABLE,
     ErrorCode.PLATFORM_NOT_READY,
+    ErrorCode.JOURNAL_UNAVAILABLE,
+    ErrorCode.COMMAND_TEMPORARILY_REJECTED,
+    ErrorCode.ACK_TIMEOUT,
+    ErrorCode.MODE_CHANGE_FAILED,
 })
 
 
@@ -170,6 +199,18 @@ class CanceledError(ExecutionError):
     """Raised when the caller canceled the operation."""
 
     code = ErrorCode.CANCELED
+
+
+class OperationIdConflictError(ExecutionError):
+    """Raised when an operation id or plan id is reused with different content."""
+
+    code = ErrorCode.OPERATION_ID_CONFLICT
+
+
+class OperationRecordError(ExecutionError):
+    """Raised when the robot's durable operation record cannot store or read an operation."""
+
+    code = ErrorCode.OPERATION_RECORD_FAILED
 
 
 class OperationTimeoutError(ExecutionError):
@@ -260,6 +301,42 @@ class NavigationFailedError(ExecutionError):
     """Raised when the navigation stack abandons a goal for another reason."""
 
     code = ErrorCode.NAVIGATION_FAILED
+
+
+class JournalUnavailableError(ExecutionError):
+    """Raised when new work is refused because the journal failed to store a write."""
+
+    code = ErrorCode.JOURNAL_UNAVAILABLE
+
+
+class ManualOverrideError(ExecutionError):
+    """Raised when a pilot (or another client) took the vehicle over by changing its mode."""
+
+    code = ErrorCode.MANUAL_OVERRIDE
+
+
+class PlatformFailsafeError(ExecutionError):
+    """Raised when the autopilot entered a failsafe (return, land) by itself."""
+
+    code = ErrorCode.PLATFORM_FAILSAFE
+
+
+class AckTimeoutError(ExecutionError):
+    """Raised when the autopilot did not acknowledge a command in time."""
+
+    code = ErrorCode.ACK_TIMEOUT
+
+
+class ModeChangeFailedError(ExecutionError):
+    """Raised when the autopilot did not enter the requested mode in time."""
+
+    code = ErrorCode.MODE_CHANGE_FAILED
+
+
+class PositionLostError(ExecutionError):
+    """Raised when the autopilot has no position: GPS or its local estimate lost."""
+
+    code = ErrorCode.POSITION_LOST
 
 
 class FleetFileError(ValueError):

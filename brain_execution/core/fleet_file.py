@@ -24,7 +24,8 @@ Every problem found is reported at once, each as ``<file>: <key path>: <problem>
                                       # shared "map" frame; default = the first robot's home
     robots:
       - id: drone1                    # robot id: the coordinator's name for it
-        namespace: /drone1            # optional; default /<id>
+        namespace: /drone1            # optional; default /<id>; e.g. /site_a/drone1: the
+                                      # executor runs, and the coordinator reaches it, there
         platform: drone               # drone, ground or surface
         bridge: sim                   # a bridge name, or {name: sim, settings: {...}}: the
                                       # settings become the executor's <bridge>.* parameters
@@ -114,6 +115,10 @@ COORDINATOR_POLICIES: typing.Mapping[str, typing.Any] = types.MappingProxyType({
     'breaker.reset_timeout_s': (0.1, 86400.0),
     'link_timeout_s': (0.5, 600.0),
     'discovery_timeout_s': (0.5, 600.0),
+    'reconcile_deadline_s': (1.0, 86400.0),
+    'reconcile_interval_s': (0.1, 600.0),
+    'journal.retention_s': (1.0, 31536000.0),
+    'journal.prune_period_s': (1.0, 86400.0),
     'tick_rate_hz': (1.0, 200.0),
     'diagnostics_rate_hz': (0.1, 50.0),
     'feedback_rate_hz': (0.5, 50.0),
@@ -202,8 +207,8 @@ class Fleet:
     :param source: Absolute path of the file it was loaded from ('' for text).
     :param robots: The robots, in file order.
     :param simulators: Processes to start in simulation.
-    :param coordinator: The coordinator's parameters by full name (no ``robots``: the
-        description code derives it from ``robots``).
+    :param coordinator: The coordinator's parameters by full name (no fleet: the description
+        code derives ``robot_ids`` and ``robots.<id>.platform``/``namespace`` from ``robots``).
     :param map_origin: Origin of the shared ``map`` frame.
     """
 

@@ -81,6 +81,8 @@ _MAX_BATCH = 64
 # Bytes the WAL file is truncated back to after a checkpoint; without it the WAL keeps the
 # size of its largest burst for good.
 _JOURNAL_SIZE_LIMIT = 8 * 1024 * 1024
+# SQLite's own ceiling of max_page_count: what lifting a size cap sets it back to.
+_MAX_PAGE_COUNT = 4294967294
 
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS plans (
@@ -136,6 +138,11 @@ _SCHEMA = (
         first_attempt_s REAL NOT NULL,
         dead_letter_s REAL NOT NULL)""",
     'CREATE INDEX IF NOT EXISTS dead_letters_robot ON dead_letters (robot_id)',
+    'CREATE INDEX IF NOT EXISTS dead_letters_age ON dead_letters (dead_letter_s)',
+    # One row rewritten by probe(): a real write that tells whether the journal stores again.
+    """CREATE TABLE IF NOT EXISTS probes (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        probed_s REAL NOT NULL)""",
 )
 
 
@@ -617,6 +624,10 @@ class Journal:
                 try:
                     item.result = item.work(conn)
                 except Exception as e:
+                    if not conn.in_transaction:
+                        # SQLite rolled the whole transaction back itself (disk full, I/O
+                        # error): nothing of the batch is stored, and the cause must show.
+                        raise
                     conn.execute('ROLLBACK TO journal_write')
                     item.error = e
                     if isinstance(e, sqlite3.Error):
@@ -902,34 +913,96 @@ class Journal:
                 'dead_letter_s) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)', values)
         self._submit(work)
 
-    def list_dead_letters(self, robot_id: str = '',
-                          max_entries: int = 0) -> typing.List[DeadLetterRecord]:
+    def list_dead_letters(self, robot_id: str = '', max_entries: int = 0,
+                          offset: int = 0) -> typing.List[DeadLetterRecord]:
         """
-        Return dead letters, oldest first.
+        Return one page of dead letters, oldest first, read with LIMIT/OFFSET in SQL.
 
         :param robot_id: only this robot's; '' for all.
-        :param max_entries: at most this many (the oldest); 0 for all.
+        :param max_entries: at most this many; 0 for all from ``offset`` on.
+        :param offset: how many of the oldest to pass over.
         """
-        if max_entries < 0:
-            raise ValueError('max_entries=%r must be >= 0' % (max_entries,))
+        if max_entries < 0 or offset < 0:
+            raise ValueError('max_entries=%r and offset=%r must be >= 0' % (max_entries, offset))
         query = 'SELECT * FROM dead_letters'
         args = []
         if robot_id:
             query += ' WHERE robot_id = ?'
             args.append(robot_id)
         query += ' ORDER BY seq'
-        if max_entries:
-            query += ' LIMIT ?'
-            args.append(int(max_entries))
+        if max_entries or offset:
+            query += ' LIMIT ? OFFSET ?'
+            args.extend((int(max_entries) if max_entries else -1, int(offset)))
 
         def work(conn):
             return [_dead_letter_from_row(row) for row in conn.execute(query, args)]
         return self._read(work)
 
-    def dead_letter_count(self) -> int:
-        """Return how many dead letters are held."""
+    def dead_letter_count(self, robot_id: str = '') -> int:
+        """Return how many dead letters are held (of one robot with ``robot_id``)."""
+        if robot_id:
+            return self._read(lambda conn: conn.execute(
+                'SELECT COUNT(*) FROM dead_letters WHERE robot_id = ?',
+                (robot_id,)).fetchone()[0])
         return self._read(
             lambda conn: conn.execute('SELECT COUNT(*) FROM dead_letters').fetchone()[0])
+
+    def size_bytes(self) -> int:
+        """Return the database's size: its pages times the page size (WAL not counted)."""
+        return self._read(lambda conn: conn.execute('PRAGMA page_count').fetchone()[0] *
+                          conn.execute('PRAGMA page_size').fetchone()[0])
+
+    def set_max_size_bytes(self, limit: int) -> None:
+        """
+        Cap the database's size (SQLite ``max_page_count``); 0 lifts the cap.
+
+        A write that would grow the database past the cap fails as on a full disk ("database
+        or disk is full"), before anything of it is stored; a robot's small disk stays usable.
+        """
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+            raise ValueError('limit=%r must be an int >= 0' % (limit,))
+
+        def work(conn):
+            page = conn.execute('PRAGMA page_size').fetchone()[0]
+            pages = -(-limit // page) if limit else _MAX_PAGE_COUNT
+            conn.execute('PRAGMA max_page_count = %d' % pages).fetchall()
+        self._submit(work)
+
+    def probe(self) -> None:
+        """
+        Make one small real write and return once it is committed.
+
+        :raises JournalError: when the journal cannot store it (disk full, I/O error, locked).
+        """
+        now = float(self._clock())
+
+        def work(conn):
+            conn.execute('INSERT OR REPLACE INTO probes (id, probed_s) VALUES (1, ?)', (now,))
+        self._submit(work)
+
+    def prune_older_than(self, cutoff_s: float) -> typing.Dict[str, int]:
+        """
+        Forget plans that ended, and dead letters listed, before ``cutoff_s`` (journal clock).
+
+        Unfinished plans and unresolved operations are always kept; finished operations of
+        plans no longer journaled go with them.
+
+        :return: how many ``plans``, ``operations`` and ``dead_letters`` were removed.
+        """
+        cutoff = float(cutoff_s)
+
+        def work(conn):
+            plans = conn.execute('DELETE FROM plans WHERE finished_s IS NOT NULL AND '
+                                 'finished_s < ?', (cutoff,)).rowcount
+            operations = conn.execute(
+                "DELETE FROM operations WHERE code IS NOT NULL AND ((plan_id != '' AND "
+                'plan_id NOT IN (SELECT plan_id FROM plans)) OR '
+                "(plan_id = '' AND finished_s < ?))", (cutoff,)).rowcount
+            dead = conn.execute('DELETE FROM dead_letters WHERE dead_letter_s < ?',
+                                (cutoff,)).rowcount
+            conn.execute('PRAGMA incremental_vacuum').fetchall()
+            return {'plans': plans, 'operations': operations, 'dead_letters': dead}
+        return self._submit(work)
 
     def take_dead_letters(self, operation_ids: typing.Iterable[str]
                           ) -> typing.List[DeadLetterRecord]:

@@ -41,25 +41,28 @@ Rules:
   ends when no step can change any more: SUCCEEDED when every step did, otherwise FAILED (or
   CANCELED) with the first failure's step and message.
 * Whether and when to retry is the caller's policy; the scheduler only records ``retry_at``.
-* Steps in RUNNING or UNKNOWN (outcome unknown: restored after a crash, or the link to the
-  robot lost) hold their slot: the robot may still be moving.
+* Steps in RUNNING or RECONCILING (outcome unknown: restored after a stop or crash, or the
+  link to the robot lost) hold their slot: the robot may still be moving.
 * Memory is bounded: ``max_pending_steps`` unfinished steps (intake beyond raises
   :class:`~brain_execution.core.errors.BusyError`), and at most ``max_finished_plans`` ended
   plans kept for queries, oldest dropped first, unless :meth:`PlanScheduler.forget` drops
   them earlier. Read :meth:`PlanScheduler.compensations` when a plan ends.
 
-Misuse (an unknown plan or step, a transition the state does not allow) raises
+Every state change follows :data:`~brain_execution.core.step_state.TRANSITIONS`. Misuse (an
+unknown plan or step, a transition the table does not allow) raises
 :class:`~brain_execution.core.errors.ExecutionError` with code INTERNAL_ERROR.
 """
 
 import collections
 import dataclasses
-import enum
 import math
 import typing
 
 from .errors import BusyError, code_name, ErrorCode, ExecutionError
 from .plan import operation_id_for, Plan, PlanStep, topological_order
+from .step_state import (
+    ACTIVE_STATES as _ACTIVE, FAILURE_STATES as _FAILURES, IllegalTransition, StepEvent,
+    StepState, TERMINAL_STATES, transition)
 
 __all__ = [
     'Compensation',
@@ -70,36 +73,6 @@ __all__ = [
     'StepStatus',
     'TERMINAL_STATES',
 ]
-
-
-class StepState(enum.IntEnum):
-    """
-    State of a plan step; same values as OperationStatus.STATE_*.
-
-    UNKNOWN is a step whose outcome the coordinator does not know (it was RUNNING when the
-    coordinator stopped, or it lost the robot): the caller asks the robot and records the
-    answer with one of the ``mark_*`` methods.
-    """
-
-    UNKNOWN = 0
-    PENDING = 1
-    RUNNING = 2
-    RETRYING = 3
-    SUCCEEDED = 4
-    FAILED = 5
-    CANCELED = 6
-    SKIPPED = 7
-    DEAD_LETTER = 8
-    COMPENSATED = 9
-
-
-TERMINAL_STATES = frozenset({
-    StepState.SUCCEEDED, StepState.FAILED, StepState.CANCELED, StepState.SKIPPED,
-    StepState.DEAD_LETTER, StepState.COMPENSATED})
-# States in which the robot may be working on the step: they hold a concurrency slot.
-_ACTIVE = frozenset({StepState.RUNNING, StepState.UNKNOWN})
-# Terminal states that end a plan as failed and skip the step's dependents.
-_FAILURES = frozenset({StepState.FAILED, StepState.CANCELED, StepState.DEAD_LETTER})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -369,7 +342,7 @@ class PlanScheduler:
         """
         Rebuild a plan from journaled step states after a restart.
 
-        Steps that were RUNNING come back as UNKNOWN (see :meth:`unresolved_steps`): the
+        Steps that were RUNNING come back as RECONCILING (see :meth:`unresolved_steps`): the
         robot may have finished them, or may still be moving. Steps absent from
         ``step_states`` are PENDING. PENDING steps behind a failed or skipped dependency are
         skipped again. ``max_pending_steps`` does not apply: a restart must not lose work.
@@ -394,7 +367,7 @@ class PlanScheduler:
             raise ExecutionError(f'plan {plan.plan_id!r}: journal names unknown step(s) '
                                  f'{", ".join(unknown)}', code=ErrorCode.INTERNAL_ERROR)
         failures = []
-        # Steps whose state the restore changed (RUNNING -> UNKNOWN), for the listener.
+        # Steps whose state the restore changed (RUNNING -> RECONCILING), for the listener.
         changed = []
         for step_id, saved in step_states.items():
             step = record.steps[step_id]
@@ -460,10 +433,11 @@ class PlanScheduler:
             step.ended_s = status.ended_s
             step.retry_at = status.retry_at
             step.updated_s = status.updated_s
-        changed = state is StepState.RUNNING
-        if state in (StepState.RUNNING, StepState.UNKNOWN):
-            state = StepState.UNKNOWN
-            step.message = 'outcome unknown after a coordinator restart; ask the robot'
+        changed = state in (StepState.RUNNING, StepState.UNKNOWN)
+        if state in (StepState.RUNNING, StepState.UNKNOWN, StepState.RECONCILING):
+            state = StepState.RECONCILING
+            if changed or not step.message:
+                step.message = 'outcome unknown after a coordinator restart; ask the robot'
             step.updated_s = now
         if state is StepState.RETRYING and step.retry_at is None:
             step.retry_at = -math.inf
@@ -556,25 +530,22 @@ class PlanScheduler:
     def mark_running(self, plan_id: str, step_id: str, now: float, *,
                      resumed: bool = False) -> None:
         """
-        Record that a step's attempt started (from PENDING, RETRYING or UNKNOWN).
+        Record that a step's attempt started (from PENDING or RETRYING), or resumed.
 
         Capacity is :meth:`next_ready`'s business and is not checked here, so that a step
         found still running on its robot after a restart can always be recorded.
 
-        :param resumed: From UNKNOWN only: the robot is still running the same attempt (not
-            sent again), so the attempt count stays.
+        :param resumed: From RECONCILING only: the robot still runs the same attempt, or never
+            saw it, and the same id is sent again, so the attempt count stays.
         :raises ExecutionError: INTERNAL_ERROR when the step is in another state, its
             dependencies have not all succeeded, or its plan was canceled (a canceled plan's
-            UNKNOWN step may only be resumed).
+            RECONCILING step may only be resumed).
         """
         record, step = self._lookup(plan_id, step_id)
-        self._expect(record, step, 'running', (StepState.PENDING, StepState.RETRYING,
-                                               StepState.UNKNOWN))
-        if resumed and step.state is not StepState.UNKNOWN:
-            self._misuse(record, step, 'resume (only an UNKNOWN step can be resumed)')
+        self._expect(record, step, StepEvent.RESUME if resumed else StepEvent.START)
         if record.canceled and not resumed:
             self._misuse(record, step, 'run: the plan was canceled')
-        if step.state is not StepState.UNKNOWN:
+        if step.state is not StepState.RECONCILING:
             if step.unmet:
                 self._misuse(record, step, f'run before its dependencies succeeded '
                                            f'({step.unmet} outstanding)')
@@ -595,12 +566,12 @@ class PlanScheduler:
     def mark_succeeded(self, plan_id: str, step_id: str,
                        now: float) -> typing.Optional[PlanOutcome]:
         """
-        Record that a step succeeded (from RUNNING or UNKNOWN); its dependents may start.
+        Record that a step succeeded (from RUNNING or RECONCILING); its dependents may start.
 
         :return: The plan's outcome if this ended the plan, else None.
         """
         record, step = self._lookup(plan_id, step_id)
-        self._expect(record, step, 'succeeded', _ACTIVE)
+        self._expect(record, step, StepEvent.SUCCEED)
         self._leave_active(record, step)
         step.code, step.message, step.retryable = int(ErrorCode.NONE), '', False
         self._completions += 1
@@ -618,7 +589,7 @@ class PlanScheduler:
                     retryable: bool = False,
                     retry_at: typing.Optional[float] = None) -> typing.Optional[PlanOutcome]:
         """
-        Record that an attempt failed (from RUNNING or UNKNOWN).
+        Record that an attempt failed (from RUNNING or RECONCILING).
 
         With ``retry_at`` the step waits in RETRYING and is ready again at that time; without
         it (or once the plan was canceled) it is FAILED and its dependents are skipped.
@@ -630,10 +601,11 @@ class PlanScheduler:
         :return: The plan's outcome if this ended the plan, else None.
         """
         record, step = self._lookup(plan_id, step_id)
-        self._expect(record, step, 'failed', _ACTIVE)
+        retry = retry_at is not None and not record.canceled
+        self._expect(record, step, StepEvent.RETRY if retry else StepEvent.FAIL)
         self._leave_active(record, step)
         step.code, step.message, step.retryable = int(code), str(message), bool(retryable)
-        if retry_at is not None and not record.canceled:
+        if retry:
             step.state = StepState.RETRYING
             step.retry_at = float(retry_at)
             step.updated_s = now
@@ -646,15 +618,14 @@ class PlanScheduler:
                          code: typing.Optional[int] = None,
                          message: typing.Optional[str] = None) -> typing.Optional[PlanOutcome]:
         """
-        Record that a step's retries are exhausted (from RUNNING, UNKNOWN, RETRYING or FAILED).
+        Record that a step's retries are exhausted (from RUNNING, RECONCILING, RETRYING or FAILED).
 
         :param code: Final code; None keeps the last attempt's.
         :param message: Final message; None keeps the last attempt's.
         :return: The plan's outcome if this ended the plan, else None.
         """
         record, step = self._lookup(plan_id, step_id)
-        self._expect(record, step, 'dead letter', (StepState.RUNNING, StepState.UNKNOWN,
-                                                   StepState.RETRYING, StepState.FAILED))
+        self._expect(record, step, StepEvent.DEAD_LETTER)
         if code is not None:
             step.code = int(code)
         if message is not None:
@@ -672,7 +643,7 @@ class PlanScheduler:
     def mark_canceled(self, plan_id: str, step_id: str, now: float, *,
                       message: str = 'canceled') -> typing.Optional[PlanOutcome]:
         """
-        Record that a step was canceled (from PENDING, RUNNING, RETRYING or UNKNOWN).
+        Record that a step was canceled (from PENDING, RUNNING, RETRYING or RECONCILING).
 
         Its dependents are skipped. Unless the plan itself was canceled, the plan fails with
         this step as its first failure (code CANCELED).
@@ -680,8 +651,7 @@ class PlanScheduler:
         :return: The plan's outcome if this ended the plan, else None.
         """
         record, step = self._lookup(plan_id, step_id)
-        self._expect(record, step, 'canceled', (StepState.PENDING, StepState.RUNNING,
-                                                StepState.RETRYING, StepState.UNKNOWN))
+        self._expect(record, step, StepEvent.CANCEL)
         self._leave_active(record, step)
         record.ready.discard(step_id)
         record.retrying.discard(step_id)
@@ -691,13 +661,14 @@ class PlanScheduler:
     def mark_reconciling(self, plan_id: str, step_id: str, now: float, *,
                          message: str = 'outcome unknown; ask the robot') -> None:
         """
-        Record that a RUNNING step's outcome is unknown (e.g. the robot's link was lost).
+        Record that a step's outcome is unknown (e.g. the robot's link was lost).
 
-        It keeps its slot until the caller records what the robot says.
+        It keeps its slot until the caller records what the robot says, and is never sent
+        again under a new id from here: only resumed (same id) or ended.
         """
         record, step = self._lookup(plan_id, step_id)
-        self._expect(record, step, 'reconciling', (StepState.RUNNING,))
-        step.state = StepState.UNKNOWN
+        self._expect(record, step, StepEvent.LOSE)
+        step.state = StepState.RECONCILING
         step.message = str(message)
         step.updated_s = now
         self._notify(record, step)
@@ -705,7 +676,7 @@ class PlanScheduler:
     def mark_compensated(self, plan_id: str, step_id: str, now: float) -> None:
         """Record that a SUCCEEDED step's compensation succeeded."""
         record, step = self._lookup(plan_id, step_id)
-        self._expect(record, step, 'compensated', (StepState.SUCCEEDED,))
+        self._expect(record, step, StepEvent.COMPENSATE)
         step.state = StepState.COMPENSATED
         step.updated_s = now
         self._notify(record, step)
@@ -721,7 +692,7 @@ class PlanScheduler:
 
         :param code: The plan's outcome code: CANCELED, or e.g. TIMEOUT for an overdue plan.
         :param message: Why, recorded on the skipped steps and in the outcome.
-        :return: Steps in RUNNING or UNKNOWN, for the caller to cancel on their robots.
+        :return: Steps in RUNNING or RECONCILING, for the caller to cancel on their robots.
         """
         record = self._active.get(plan_id)
         if record is None:
@@ -776,10 +747,10 @@ class PlanScheduler:
         return tuple(record.steps[step.step_id].status() for step in record.plan.steps)
 
     def unresolved_steps(self) -> typing.Tuple[typing.Tuple[str, PlanStep], ...]:
-        """Return (plan_id, step) for every step whose outcome is UNKNOWN, to reconcile."""
+        """Return (plan_id, step) for every RECONCILING step, to reconcile."""
         return tuple((plan_id, step.step) for plan_id, record in self._active.items()
                      for step in sorted(record.steps.values(), key=lambda s: s.index)
-                     if step.state is StepState.UNKNOWN)
+                     if step.state is StepState.RECONCILING)
 
     def compensations(self, plan_id: str) -> typing.Tuple[Compensation, ...]:
         """
@@ -832,11 +803,11 @@ class PlanScheduler:
                                  code=ErrorCode.INTERNAL_ERROR)
         return record, step
 
-    def _expect(self, record: _Plan, step: _Step, target: str,
-                allowed: typing.Iterable[StepState]) -> None:
-        if step.state not in allowed:
-            self._misuse(record, step, f'mark {target} (allowed from '
-                                       f'{", ".join(s.name for s in sorted(allowed))})')
+    def _expect(self, record: _Plan, step: _Step, event: StepEvent) -> None:
+        try:
+            transition(step.state, event)
+        except IllegalTransition as e:
+            self._misuse(record, step, str(e))
 
     @staticmethod
     def _misuse(record: _Plan, step: _Step, what: str) -> None:

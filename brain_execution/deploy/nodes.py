@@ -42,6 +42,7 @@ __all__ = [
     'default_journal_path',
     'describe_coordinator',
     'describe_fleet',
+    'describe_fleet_sim',
     'describe_robot',
     'describe_rviz',
     'describe_simulation',
@@ -77,6 +78,8 @@ LAUNCH_ARGUMENTS: typing.Mapping[str, typing.Tuple[typing.Optional[str], str,
     'log_level': ('info', 'Minimum severity the nodes log.', list(LOG_LEVELS)),
     'respawn': ('false', 'Start a robot executor again when it exits.', None),
     'journal_path': ('', _JOURNAL, None),
+    'fleet_sim': ('false', 'Host every robot of the fleet file in one fleet_sim process '
+                           '(simulation and benchmarks) instead of one process each.', None),
 }
 
 
@@ -208,21 +211,17 @@ def coordinator_parameters(fleet: Fleet, *, journal_path: str = '',
     """
     Return the coordinator's parameters for a fleet.
 
-    The fleet's robots are given as ``"robot_id:platform"`` strings, and the coordinator
-    reaches each at ``/<robot_id>``; a robot in another namespace is refused here until the
-    coordinator takes a namespace per robot.
+    The fleet's robots are given in the coordinator's per-robot form, in fleet file order:
+    ``robot_ids``, then ``robots.<id>.platform`` and ``robots.<id>.namespace`` for each,
+    so that the coordinator reaches every robot in its namespace (``/site_a/drone1`` too).
 
     :param journal_path: '' = the fleet file's, else :func:`default_journal_path`.
-    :raises ValueError: a robot's namespace is not ``/<robot_id>``.
     """
-    for robot in fleet.robots:
-        if robot.namespace != f'/{robot.robot_id}':
-            raise ValueError(
-                f'{fleet.source or fleet.name}: robot {robot.robot_id}: namespace '
-                f'{robot.namespace} is not /{robot.robot_id}; the coordinator reaches robots '
-                'at /<robot_id>')
     values = dict(fleet.coordinator)
-    values['robots'] = [f'{r.robot_id}:{r.platform.value}' for r in fleet.robots]
+    values['robot_ids'] = [r.robot_id for r in fleet.robots]
+    for robot in fleet.robots:
+        values[f'robots.{robot.robot_id}.platform'] = robot.platform.value
+        values[f'robots.{robot.robot_id}.namespace'] = robot.namespace
     values['journal_path'] = journal_path or values.get('journal_path') or ''
     if not values['journal_path']:
         # The per-user default is created here, so that both the launch files and the
@@ -248,12 +247,40 @@ def fleet_file(path: str) -> str:
     return path or config_path('fleets', 'demo.yaml')
 
 
+def describe_fleet_sim(fleet: Fleet, *, use_sim_time: bool = False, log_level: str = 'info',
+                       respawn: bool = False, respawn_delay_s: float = 2.0) -> NodeDescription:
+    """
+    Return one ``fleet_sim`` process hosting every robot of a fleet file.
+
+    fleet_sim builds each robot's parameters with :func:`describe_robot` itself, so its
+    robots get what one process per robot would get.
+
+    :raises ValueError: the fleet was not loaded from a file (fleet_sim reads the file).
+    """
+    if not fleet.source:
+        raise ValueError(f'fleet {fleet.name}: fleet_sim needs a fleet file, not text')
+    arguments = ('--fleet', fleet.source) + (('--use-sim-time',) if use_sim_time else ())
+    return NodeDescription(
+        package=PACKAGE, executable='fleet_sim', name='fleet_sim', namespace='/',
+        arguments=arguments, ros_arguments=_ros_arguments(log_level), respawn=bool(respawn),
+        respawn_delay_s=float(respawn_delay_s))
+
+
 def describe_fleet(fleet: Fleet, *, use_sim_time: bool = False, log_level: str = 'info',
-                   respawn: bool = False, journal_path: str = '') -> typing.List[NodeDescription]:
-    """Return every robot executor of a fleet, then its coordinator."""
-    nodes = [describe_robot(robot, use_sim_time=use_sim_time, log_level=log_level,
-                            respawn=respawn, map_origin=fleet.map_origin)
-             for robot in fleet.robots]
+                   respawn: bool = False, journal_path: str = '',
+                   fleet_sim: bool = False) -> typing.List[NodeDescription]:
+    """
+    Return every robot executor of a fleet, then its coordinator.
+
+    :param fleet_sim: one ``fleet_sim`` process for all robots instead of one each.
+    """
+    if fleet_sim:
+        nodes = [describe_fleet_sim(fleet, use_sim_time=use_sim_time, log_level=log_level,
+                                    respawn=respawn)]
+    else:
+        nodes = [describe_robot(robot, use_sim_time=use_sim_time, log_level=log_level,
+                                respawn=respawn, map_origin=fleet.map_origin)
+                 for robot in fleet.robots]
     nodes.append(describe_coordinator(fleet, journal_path=journal_path,
                                       use_sim_time=use_sim_time, log_level=log_level))
     return nodes
@@ -285,11 +312,12 @@ def describe_rviz(config: str = '') -> NodeDescription:
 
 def describe_simulation(fleet: Fleet, *, rviz: bool = False, use_sim_time: bool = False,
                         log_level: str = 'info', respawn: bool = False,
-                        journal_path: str = '') -> typing.List[NodeDescription]:
+                        journal_path: str = '',
+                        fleet_sim: bool = False) -> typing.List[NodeDescription]:
     """Return a fleet's simulators, then the fleet, then RViz when asked."""
     nodes = describe_simulators(fleet, use_sim_time=use_sim_time, log_level=log_level)
     nodes += describe_fleet(fleet, use_sim_time=use_sim_time, log_level=log_level,
-                            respawn=respawn, journal_path=journal_path)
+                            respawn=respawn, journal_path=journal_path, fleet_sim=fleet_sim)
     if rviz:
         nodes.append(describe_rviz())
     return nodes

@@ -215,6 +215,8 @@ def parse_arguments(argv: typing.Sequence[str]) -> argparse.Namespace:
     parser.add_argument('--journal-path', default='',
                         help="coordinator journal; default: the fleet file's, else "
                              '$XDG_STATE_HOME/brain_execution/<fleet>/journal.db')
+    parser.add_argument('--fleet-sim', action='store_true',
+                        help='host every robot in one fleet_sim process (fleet_sim:=true)')
     parser.add_argument('--work-dir', default='',
                         help='parameters files and node logs (default: a new temporary '
                              'directory)')
@@ -232,7 +234,8 @@ def describe(arguments: argparse.Namespace) -> typing.List[NodeDescription]:
     """
     fleet = load_fleet(arguments.fleet)
     options = {'use_sim_time': arguments.use_sim_time, 'log_level': arguments.log_level,
-               'respawn': arguments.respawn, 'journal_path': arguments.journal_path}
+               'respawn': arguments.respawn, 'journal_path': arguments.journal_path,
+               'fleet_sim': arguments.fleet_sim}
     if arguments.sim:
         return describe_simulation(fleet, rviz=arguments.rviz, **options)
     return describe_fleet(fleet, **options)

@@ -15,6 +15,7 @@
 """Client side of the robot executors' actions, for scripts, the demo and the coordinator."""
 
 import threading
+import time
 import typing
 
 from brain_execution.bridges.serial_calls import SerialCalls
@@ -24,10 +25,10 @@ from rclpy.action import ActionClient
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.node import Node
 
-from .conversions import fill_message
+from .conversions import checked_message
 from .qos import intake_qos
 
-__all__ = ['OperationClient', 'action_type_of']
+__all__ = ['OperationClient', 'action_type_of', 'robot_name']
 
 
 def action_type_of(operation: str):
@@ -37,6 +38,18 @@ def action_type_of(operation: str):
     :raises KeyError: the operation is not in the catalog.
     """
     return getattr(brain_execution_interfaces.action, CATALOG[operation].action_type)
+
+
+def robot_name(robot_id: str, leaf: str,
+               namespaces: typing.Optional[typing.Mapping[str, str]] = None) -> str:
+    """
+    Return the full name of a robot's action, service or topic: ``<namespace>/<leaf>``.
+
+    :param namespaces: robot id -> the namespace its executor runs in (e.g.
+        ``/site_a/drone1``); a robot not in it is at ``/<robot_id>``.
+    """
+    namespace = (namespaces or {}).get(robot_id) or f'/{robot_id}'
+    return f'{namespace.rstrip("/")}/{leaf}'
 
 
 class OperationClient:
@@ -51,24 +64,31 @@ class OperationClient:
     :param node: node owning the action clients; it must be spun by an executor.
     :param intake_queue_depth: depth of the goal, cancel and result service queues.
     :param callback_group: mutually exclusive group of the clients (default: the node's).
+    :param namespaces: robot id -> its executor's namespace; default ``/<robot_id>``.
     """
 
     def __init__(self, node: Node, *, intake_queue_depth: int = 1000,
-                 callback_group: typing.Optional[MutuallyExclusiveCallbackGroup] = None):
+                 callback_group: typing.Optional[MutuallyExclusiveCallbackGroup] = None,
+                 namespaces: typing.Optional[typing.Mapping[str, str]] = None):
         self._node = node
+        self._namespaces = dict(namespaces or {})
         self._qos = intake_qos(intake_queue_depth)
         self._clients: typing.Dict[typing.Tuple[str, str], ActionClient] = {}
         self._lock = threading.Lock()
         self._serial = SerialCalls(node, callback_group)
         self.callback_group = self._serial.callback_group
 
+    def name(self, robot_id: str, leaf: str) -> str:
+        """Return the full name of a robot's action, service or topic (see robot_name)."""
+        return robot_name(robot_id, leaf, self._namespaces)
+
     def client(self, robot_id: str, operation: str) -> ActionClient:
-        """Return the action client of /<robot_id>/<operation>, creating it once."""
+        """Return the action client of <robot namespace>/<operation>, creating it once."""
         with self._lock:
             key = (robot_id, operation)
             if key not in self._clients:
                 self._clients[key] = ActionClient(
-                    self._node, action_type_of(operation), f'/{robot_id}/{operation}',
+                    self._node, action_type_of(operation), self.name(robot_id, operation),
                     callback_group=self.callback_group,
                     goal_service_qos_profile=self._qos,
                     result_service_qos_profile=self._qos,
@@ -77,11 +97,7 @@ class OperationClient:
 
     def make_goal(self, operation: str, fields: typing.Mapping[str, typing.Any]):
         """Return the Goal message of an operation with the given fields set."""
-        goal = action_type_of(operation).Goal()
-        unknown = set(fields) - set(goal.get_fields_and_field_types())
-        if unknown:
-            raise KeyError(f'{operation} goal has no field(s) {sorted(unknown)}')
-        return fill_message(goal, fields)
+        return checked_message(action_type_of(operation).Goal, fields, f'{operation} goal')
 
     def send_goal_async(self, robot_id: str, operation: str,
                         fields: typing.Mapping[str, typing.Any] = None,
@@ -101,9 +117,10 @@ class OperationClient:
 
     def wait_for_servers(self, robot_id: str, operations: typing.Iterable[str],
                          timeout_s: float) -> typing.List[str]:
-        """Wait for action servers; return the operations whose server did not appear."""
-        return [op for op in operations
-                if not self.client(robot_id, op).wait_for_server(timeout_sec=timeout_s)]
+        """Wait up to timeout_s in all for the action servers; return those that did not appear."""
+        deadline = time.monotonic() + timeout_s
+        return [op for op in operations if not self.client(robot_id, op).wait_for_server(
+            timeout_sec=max(0.0, deadline - time.monotonic()))]
 
     def destroy(self) -> None:
         with self._lock:

@@ -23,6 +23,7 @@ parameter, rather than surfacing later as a refused goal.
 
 import dataclasses
 import math
+import os
 import typing
 
 from brain_execution.core.bridge import ArrayParameter
@@ -33,7 +34,8 @@ from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescri
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 
-__all__ = ['ExecutorConfig', 'NodeParameters', 'declare_all', 'declare_and_load']
+__all__ = ['ExecutorConfig', 'NodeParameters', 'declare_all', 'declare_and_load',
+           'default_record_path']
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,6 +54,12 @@ class ExecutorConfig:
     history_size: int
     result_timeout_s: int
     intake_queue_depth: int
+    record_path: str
+    record_retention_s: float
+    record_synchronous: str
+    shutdown_safe_action: str
+    shutdown_timeout_s: float
+    raise_in: typing.FrozenSet[str] = frozenset()
 
 
 _ARRAY_TYPES = {
@@ -94,9 +102,11 @@ _PARAMETERS = (
     ('battery.auto_return_home', True, 'Send the robot home when the battery falls below '
      'battery.return_home_percent away from home.', None),
     ('payload.max_mass_kg', 2.0, 'Heaviest payload the robot may pick up, kg.', (0.0, 1000.0)),
-    ('tick_rate_hz', 20.0, 'Rate at which operations and the simulator advance, Hz.',
-     (1.0, 200.0)),
-    ('state_rate_hz', 10.0, 'Rate of robot_state messages, Hz.', (0.5, 100.0)),
+    ('tick_rate_hz', 20.0, 'Rate at which running operations and the platform advance, Hz; '
+     'the tick runs only while an operation runs.', (1.0, 200.0)),
+    ('state_rate_hz', 10.0, 'Rate of robot_state (and fix, odom, tf) messages, Hz; while no '
+     'operation runs, also the rate at which the platform advances and the battery failsafe '
+     'is checked.', (0.5, 100.0)),
     ('feedback_rate_hz', 5.0, 'Rate of action feedback per goal, Hz.', (0.5, 50.0)),
     ('history_size', 1000, 'Ended operations remembered for idempotency and queries.',
      (1, 1000000)),
@@ -104,7 +114,33 @@ _PARAMETERS = (
      (1, 86400)),
     ('intake_queue_depth', 1000, 'Depth of the action services queues; a burst larger than '
      'this from one client can overflow DDS history.', (10, 100000)),
+    ('operation_record.path', '', 'SQLite file of the durable operation record (every '
+     'accepted operation id and its outcome, kept across restarts); empty = '
+     '$ROS_HOME/brain_execution/<robot_id>/operations.db ($ROS_HOME defaults to ~/.ros).',
+     None),
+    ('operation_record.retention_s', 604800.0, 'Ended operations older than this are pruned '
+     'from the operation record, s (default 7 days); the record is never capped by count.',
+     (60.0, 3.2e8)),
+    ('operation_record.synchronous', 'FULL', 'SQLite synchronous mode of the operation '
+     'record: FULL (each accepted id survives a power cut; one fsync per intake and per '
+     'outcome) or NORMAL (survives crashes and kills of the executor, not a power cut; '
+     'faster on slow storage).', None),
+    ('shutdown.safe_action', 'hold', 'What SIGINT/SIGTERM commands a robot whose motion it '
+     'ends: hold (hover / stop in place) or land (drones only; others hold).', None),
+    ('shutdown.timeout_s', 5.0, 'How long shutdown waits for the safe command and for the '
+     'results of the goals it ended, s.', (0.5, 60.0)),
+    ('fault_injection.raise_in', Parameter.Type.STRING_ARRAY, 'Test hook: operations whose '
+     'goals raise while their result is built (they must still end INTERNAL_ERROR); never '
+     'set on a robot.', None),
 )
+
+_SAFE_ACTIONS = ('hold', 'land')
+
+
+def default_record_path(robot_id: str) -> str:
+    """Return $ROS_HOME/brain_execution/<robot_id>/operations.db (ROS_HOME: ~/.ros)."""
+    ros_home = os.environ.get('ROS_HOME') or os.path.join(os.path.expanduser('~'), '.ros')
+    return os.path.join(ros_home, 'brain_execution', robot_id, 'operations.db')
 
 
 def declare_and_load(node: Node) -> ExecutorConfig:
@@ -160,6 +196,13 @@ def _load(v: typing.Mapping[str, typing.Any], namespace: str) -> ExecutorConfig:
     if len(fence) % 2 or 0 < len(fence) < 6:
         raise ValueError(f'geofence.polygon_xy has {len(fence)} numbers; it needs at least 3 '
                          'x, y pairs')
+    synchronous = v['operation_record.synchronous']
+    if synchronous not in ('FULL', 'NORMAL'):
+        raise ValueError(f'operation_record.synchronous={synchronous!r}; expected FULL or '
+                         'NORMAL')
+    if v['shutdown.safe_action'] not in _SAFE_ACTIONS:
+        raise ValueError(f"shutdown.safe_action={v['shutdown.safe_action']!r}; expected one "
+                         f'of {list(_SAFE_ACTIONS)}')
     envelope = SafetyEnvelope(
         geofence=tuple(zip(fence[0::2], fence[1::2])),
         altitude_ceiling_m=v['geofence.altitude_ceiling_m'],
@@ -183,6 +226,12 @@ def _load(v: typing.Mapping[str, typing.Any], namespace: str) -> ExecutorConfig:
         history_size=v['history_size'],
         result_timeout_s=v['result_timeout_s'],
         intake_queue_depth=v['intake_queue_depth'],
+        record_path=v['operation_record.path'] or default_record_path(robot_id),
+        record_retention_s=v['operation_record.retention_s'],
+        record_synchronous=v['operation_record.synchronous'],
+        shutdown_safe_action=v['shutdown.safe_action'],
+        shutdown_timeout_s=v['shutdown.timeout_s'],
+        raise_in=frozenset(v['fault_injection.raise_in']),
     )
 
 

@@ -16,21 +16,27 @@
 Generic conversions between ROS messages and the plain values the core works with.
 
 Goals become dicts with the same field names, so the catalog (which has no ROS imports)
-validates every operation the same way, and results are filled from dicts by field name.
+validates every operation the same way, and goals, results and feedback are built from dicts
+by field name, checked, so that a wrong value raises instead of aborting the process in C.
 """
 
 import array
+import importlib
 import typing
 
 from brain_execution_interfaces.msg import OperationStatus
 from builtin_interfaces.msg import Time
 import numpy
+from rosidl_parser.definition import AbstractSequence, BasicType, NamespacedType
 
 __all__ = [
-    'COMMON_GOAL_FIELDS', 'fill_message', 'goal_to_params', 'message_to_dict', 'record_status',
+    'checked_message', 'COMMON_GOAL_FIELDS', 'goal_to_params', 'message_to_dict',
+    'record_status',
 ]
 
 COMMON_GOAL_FIELDS = ('operation_id', 'priority', 'timeout_s')
+_FLOAT_TYPES = ('float', 'double')
+_TIME = ('builtin_interfaces', 'msg', 'Time')
 
 
 def message_to_dict(msg: typing.Any) -> typing.Dict[str, typing.Any]:
@@ -62,29 +68,67 @@ def goal_to_params(goal: typing.Any) -> typing.Tuple[dict, str, int, float]:
     return (params, *common)
 
 
-def fill_message(msg: typing.Any, values: typing.Mapping[str, typing.Any]) -> typing.Any:
-    """
-    Set the fields of msg named in values (recursively for nested messages); return msg.
+def _message_class(slot: NamespacedType):
+    return getattr(importlib.import_module('.'.join(slot.namespaces)), slot.name)
 
-    Names the message does not have are skipped: a program may report more than one
-    action's feedback carries (e.g. ``position`` during a takeoff).
+
+def _as_float(value):
+    # An int in a float field is what a caller means; rclpy's C conversion would abort on it.
+    if isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
+def _is_time(slot) -> bool:
+    return isinstance(slot, NamespacedType) and slot.namespaced_name() == _TIME
+
+
+def checked_message(msg_type, values: typing.Mapping[str, typing.Any], path: str, *,
+                    skip_unknown: bool = False):
     """
-    fields = msg.get_fields_and_field_types()
-    for name, value in values.items():
-        if name not in fields:
+    Return a msg_type filled from values, recursively, every field type- and range-checked.
+
+    Jazzy's generated messages check field types only with ``ROS_PYTHON_CHECK_FIELDS=1``;
+    without the check a wrong type (a dict among ``Waypoint[]``, an int in a float field)
+    reaches the C conversion, whose assert aborts the whole process. Messages built with
+    ``check_fields=True`` raise AssertionError instead, turned into ValueError here. Float
+    seconds become ``builtin_interfaces/Time`` (the core keeps times as seconds of the node
+    clock).
+
+    :param path: where msg_type sits, for the messages (an operation name, ``goal.target``).
+    :param skip_unknown: ignore names msg_type does not have (a program may report more than
+        one action's feedback carries, e.g. ``position`` during a takeoff).
+    :raises ValueError: a field has a wrong type or is out of range.
+    :raises KeyError: values names a field msg_type does not have (unless skip_unknown).
+    """
+    msg = msg_type(check_fields=True)
+    names = list(msg.get_fields_and_field_types())
+    unknown = sorted(set(values) - set(names))
+    if unknown and not skip_unknown:
+        raise KeyError(f'{path} has no field(s) {unknown}')
+    for name, slot in zip(names, msg_type.SLOT_TYPES):
+        if name not in values:
             continue
-        current = getattr(msg, name)
-        if hasattr(current, 'get_fields_and_field_types') and isinstance(value, typing.Mapping):
-            fill_message(current, value)
-        elif isinstance(current, Time) and isinstance(value, float):
-            # The core keeps times as float seconds of the node clock.
-            setattr(msg, name, Time(sec=int(value // 1), nanosec=int(value % 1 * 1e9)))
-        elif fields[name] in ('float', 'double') and isinstance(value, int):
-            # Without ROS_PYTHON_CHECK_FIELDS, rclpy does not check types on assignment and an
-            # int reaching a float field aborts the process in C at publish time.
-            setattr(msg, name, float(value))
-        else:
+        value, where = values[name], f'{path}.{name}'
+        element = slot.value_type if isinstance(slot, AbstractSequence) else None
+        if _is_time(slot) and isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = Time(sec=int(value // 1), nanosec=int(value % 1 * 1e9))
+        elif isinstance(slot, NamespacedType) and isinstance(value, typing.Mapping):
+            value = checked_message(_message_class(slot), value, where,
+                                    skip_unknown=skip_unknown)
+        elif isinstance(element, NamespacedType) and isinstance(value, (list, tuple)):
+            value = [checked_message(_message_class(element), v, f'{where}[{i}]',
+                                     skip_unknown=skip_unknown)
+                     if isinstance(v, typing.Mapping) else v for i, v in enumerate(value)]
+        elif isinstance(slot, BasicType) and slot.typename in _FLOAT_TYPES:
+            value = _as_float(value)
+        elif (isinstance(element, BasicType) and element.typename in _FLOAT_TYPES and
+              isinstance(value, (list, tuple))):
+            value = [_as_float(v) for v in value]
+        try:
             setattr(msg, name, value)
+        except AssertionError as error:
+            raise ValueError(f'{where}: {error}') from None
     return msg
 
 
@@ -98,6 +142,7 @@ def record_status(record, *, robot_id: str, stamp=None) -> OperationStatus:
     status.operation = record.name
     status.state = int(record.state)
     status.attempt = 1
+    status.started = bool(record.started)
     status.progress = float(record.progress.progress)
     status.phase = record.progress.phase
     if record.outcome is not None:

@@ -17,8 +17,15 @@ The coordinator node: fleet plans and single operations through the execution po
 
 Run it as ``ros2 run brain_execution coordinator --ros-args --params-file
 config/coordinator.yaml``; it lives under ``/execution`` unless remapped.
+
+The fleet is given by ``robots`` (``"robot_id:platform"``, at ``/<robot_id>``) and/or
+``robot_ids`` with ``robots.<id>.platform`` and ``robots.<id>.namespace`` (any namespace, e.g.
+``/site_a/drone1``); see :mod:`~brain_execution.ros.fleet_parameters`. Every name of a robot
+(its actions, ``robot_state``, ``query_operation``, ``cancel_operation``, ``emergency_stop``,
+``geofence``) is resolved in its namespace.
 """
 
+import functools
 import json
 import random
 import sys
@@ -29,15 +36,15 @@ from brain_execution.core.errors import code_name, ErrorCode, ExecutionError
 from brain_execution.core.journal import Journal
 from brain_execution.core.metrics import CoordinatorMetrics
 from brain_execution.core.plan import parse_parameters
+from brain_execution.core.reconcile import Reconciler
 from brain_execution.core.retry import RetryDefaults
 from brain_execution.core.scheduler import PlanOutcome, StepState
-from brain_execution.core.state import Platform
 from brain_execution.core.tracing import Tracer
 from brain_execution_interfaces.action import ExecuteOperation, ExecutePlan
 from brain_execution_interfaces.msg import CircuitState, DeadLetter, OperationStatus
 from brain_execution_interfaces.srv import (
     CancelOperation, ListDeadLetters, PurgeDeadLetters, QueryOperation, ResetCircuit,
-    RetryDeadLetters, TriggerEmergencyStop)
+    RetryDeadLetters)
 from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
@@ -45,22 +52,30 @@ from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.task import Future
 
+from .admissions import Admissions
 from .config import declare_all
 from .coordinator_messages import (
     circuit_msg, dead_letter_msg, plan_from_goal, retry_from_msg, status_msg, steps_msgs)
 from .diagnostics import build_diagnostics
 from .dispatcher import ActionDispatcher
+from .emergency_lane import EmergencyLane
 from .fleet_markers import FleetMarkers
+from .fleet_parameters import declare_fleet
+from .goal_guard import guard_callback, guard_execute
 from .node_helpers import log_at, now_s
 from .qos import EVENTS_QOS, intake_qos
 from .spin import run_node
 
 __all__ = ['CoordinatorNode', 'main']
 
-# name, default, description, (lo, hi) or None. All read-only.
+# Goals admitted by the goal callback whose execute callback has not taken them yet. Only a
+# goal whose answer could not be sent (its client gone) is never taken; the bound keeps
+# those from piling up, far above what a burst holds between the two callbacks.
+_MAX_ADMITTED = 100000
+
+# name, default, description, (lo, hi) or None. All read-only. The fleet's own (robots,
+# robot_ids, robots.<id>.*) are in fleet_parameters.
 _PARAMETERS = (
-    ('robots', Parameter.Type.STRING_ARRAY, 'Fleet as "robot_id:platform" strings, e.g. '
-     '"drone1:drone"; platform is drone, ground or surface.', None),
     ('journal_path', '', 'SQLite journal file; empty = in memory (no resume after a restart).',
      None),
     ('max_concurrency', 16, 'Steps running at once over all plans.', (1, 10000)),
@@ -78,6 +93,15 @@ _PARAMETERS = (
     ('link_timeout_s', 3.0, 'Seconds without robot_state after which a robot counts as lost.',
      (0.5, 600.0)),
     ('discovery_timeout_s', 10.0, 'Seconds to wait for a robot action server.', (0.5, 600.0)),
+    ('reconcile_deadline_s', 120.0, 'Seconds a step whose outcome is unknown (RECONCILING) '
+     'waits for its robot to answer about its id before it ends OUTCOME_UNKNOWN as a dead '
+     'letter; never re-sent under a new id.', (1.0, 86400.0)),
+    ('reconcile_interval_s', 2.0, 'Seconds between questions to a robot that could not be '
+     'asked about a RECONCILING step.', (0.1, 600.0)),
+    ('journal.retention_s', 86400.0, 'Ended plans and dead letters older than this are pruned '
+     'from the journal, s.', (1.0, 31536000.0)),
+    ('journal.prune_period_s', 600.0, 'Period of the journal pruning timer, s.',
+     (1.0, 86400.0)),
     ('tick_rate_hz', 20.0, 'Rate at which ready steps and retries start, Hz.', (1.0, 200.0)),
     ('diagnostics_rate_hz', 1.0, 'Rate of /diagnostics and circuit states, Hz.', (0.1, 50.0)),
     ('feedback_rate_hz', 2.0, 'Rate of plan feedback, Hz.', (0.5, 50.0)),
@@ -91,23 +115,14 @@ _PARAMETERS = (
      (0, 65535)),
     ('metrics_address', '127.0.0.1', 'Address the Prometheus endpoint listens on.', None),
     ('tracing_exporter', 'none', 'OpenTelemetry span exporter: none or console.', None),
+    ('emergency.ack_timeout_s', 1.0, 'Seconds a reachable robot may take to acknowledge an '
+     'emergency stop before the call lists it as unreachable and answers.', (0.05, 60.0)),
+    ('emergency.resend_period_s', 1.0, 'Seconds between re-sends of an emergency stop to a '
+     'robot that has not acknowledged it.', (0.05, 60.0)),
+    ('fault_injection.raise_in', Parameter.Type.STRING_ARRAY, 'Test hook: actions '
+     '(execute_plan, execute_operation) whose goals raise before they are submitted (they '
+     'must still end INTERNAL_ERROR); never set in the field.', None),
 )
-
-
-def _robots(entries: typing.Sequence[str]) -> typing.Dict[str, Platform]:
-    robots = {}
-    for entry in entries:
-        robot_id, _, platform = entry.partition(':')
-        try:
-            robots[robot_id] = Platform(platform)
-        except ValueError:
-            raise ValueError(f'robots entry {entry!r} is not "robot_id:platform" with platform '
-                             f'in {[p.value for p in Platform]}') from None
-        if not robot_id:
-            raise ValueError(f'robots entry {entry!r} has no robot id')
-    if not robots:
-        raise ValueError('robots is empty; list the fleet as "robot_id:platform" strings')
-    return robots
 
 
 class _Goal(typing.NamedTuple):
@@ -125,24 +140,33 @@ class CoordinatorNode(Node, CoordinatorListener):
     Topics: ``events`` (OperationStatus, every step change), ``dead_letters`` (DeadLetter),
     ``circuit_states`` (CircuitState), ``/diagnostics`` (DiagnosticArray).
 
-    ROS Parameters: see ``_PARAMETERS`` (and ``ros2 param describe``): robots, journal_path,
-    max_concurrency, max_per_robot, max_pending_steps, retry.*, breaker.*, link_timeout_s,
-    discovery_timeout_s, tick_rate_hz, diagnostics_rate_hz, feedback_rate_hz,
-    intake_queue_depth. All read-only; ``use_sim_time`` is honoured.
+    ROS Parameters: see ``_PARAMETERS`` and ``FLEET_PARAMETERS`` (and ``ros2 param
+    describe``): robots, robot_ids, robots.<id>.platform, robots.<id>.namespace (the fleet,
+    see :mod:`~brain_execution.ros.fleet_parameters`), journal_path, max_concurrency,
+    max_per_robot, max_pending_steps, retry.*, breaker.*, link_timeout_s, discovery_timeout_s,
+    reconcile_deadline_s, reconcile_interval_s, journal.retention_s, journal.prune_period_s,
+    tick_rate_hz, diagnostics_rate_hz, feedback_rate_hz, intake_queue_depth, emergency.*,
+    fault_injection.raise_in. All read-only; ``use_sim_time`` is honoured. ``emergency_stop``
+    is served by a companion node, ``coordinator_emergency``, on a thread of its own (see
+    :mod:`~brain_execution.ros.emergency_lane`).
     """
 
     def __init__(self, *, node_name: str = 'coordinator', **kwargs):
         kwargs.setdefault('namespace', '/execution')
         Node.__init__(self, node_name, **kwargs)
         v = declare_all(self, _PARAMETERS)
-        self.robots = _robots(v['robots'])
+        #: Robot id -> its FleetRobot (id, platform, namespace).
+        self.fleet = declare_fleet(self)
+        self.robots = {r.robot_id: r.platform for r in self.fleet.values()}
+        namespaces = {r.robot_id: r.namespace for r in self.fleet.values()}
         self._dispatcher = ActionDispatcher(self, link_timeout_s=v['link_timeout_s'],
-                                            discovery_timeout_s=v['discovery_timeout_s'])
+                                            discovery_timeout_s=v['discovery_timeout_s'],
+                                            namespaces=namespaces)
         # Every robot is followed from the start: its link shows in /diagnostics, and its
         # emergency-stop client is discovered before it is needed.
         self._dispatcher.watch(self.robots)
         # /execution/markers: robots from their states, targets from the dispatched goals.
-        self._markers = FleetMarkers(self, self.robots)
+        self._markers = FleetMarkers(self, self.robots, namespaces=namespaces)
         self._dispatcher.add_state_listener(self._markers.robot_state)
         self._link_timeout_s = v['link_timeout_s']
         self._max_pending_steps = v['max_pending_steps']
@@ -171,8 +195,17 @@ class CoordinatorNode(Node, CoordinatorListener):
                 jitter=v['retry.jitter']),
             failure_threshold=v['breaker.failure_threshold'],
             reset_timeout_s=v['breaker.reset_timeout_s'],
+            reconciler=Reconciler(deadline_s=v['reconcile_deadline_s'],
+                                  interval_s=min(v['reconcile_interval_s'],
+                                                 v['reconcile_deadline_s'])),
             listener=self, logger=self._log)
+        self._retention_s = v['journal.retention_s']
         self._goals: typing.Dict[bytes, _Goal] = {}
+        # What each goal callback submitted (a plan handle, or the refusal raised), until its
+        # execute callback takes it.
+        self._admissions = Admissions(limit=_MAX_ADMITTED, on_dropped=lambda: self.get_logger(
+            ).warning(f'admission of an unanswered goal dropped (more than {_MAX_ADMITTED} '
+                      'pending); it is submitted again if it runs'))
         self._wake = self.create_guard_condition(lambda: None)
 
         loop = MutuallyExclusiveCallbackGroup()
@@ -181,17 +214,29 @@ class CoordinatorNode(Node, CoordinatorListener):
                           callback_group=loop)
         self.create_timer(1.0 / v['feedback_rate_hz'], self._publish_feedback,
                           callback_group=loop)
+        if self._journal is not None:
+            self.create_timer(v['journal.prune_period_s'], self._prune_journal,
+                              callback_group=loop)
         qos = intake_qos(v['intake_queue_depth'])
-        servers = {'goal_callback': lambda _: GoalResponse.ACCEPT,
-                   'cancel_callback': self._cancel_goal, 'goal_service_qos_profile': qos,
+        self._raise_in = frozenset(v['fault_injection.raise_in'])
+        logger = self.get_logger()
+        servers = {'cancel_callback': guard_callback(
+                       self._cancel_goal, fallback=CancelResponse.REJECT, logger=logger,
+                       what='cancel callback'),
+                   'goal_service_qos_profile': qos,
                    'result_service_qos_profile': qos, 'cancel_service_qos_profile': qos,
                    'result_timeout': v['result_timeout_s']}
         self._servers = [
-            ActionServer(self, ExecutePlan, 'execute_plan', self._execute_plan,
-                         callback_group=ReentrantCallbackGroup(), **servers),
-            ActionServer(self, ExecuteOperation, 'execute_operation', self._execute_operation,
-                         callback_group=ReentrantCallbackGroup(), **servers),
-        ]
+            ActionServer(self, action_type, name, guard_execute(
+                execute, action_type=action_type, logger=logger, what=name),
+                goal_callback=guard_callback(
+                    functools.partial(self._admit_goal, name, submit),
+                    fallback=GoalResponse.ACCEPT, logger=logger, what=f'{name} goal callback'),
+                callback_group=ReentrantCallbackGroup(), **servers)
+            for action_type, name, execute, submit in (
+                (ExecutePlan, 'execute_plan', self._execute_plan, self._submit_plan),
+                (ExecuteOperation, 'execute_operation', self._execute_operation,
+                 self._submit_operation))]
         services = ReentrantCallbackGroup()
         for srv_type, name, callback in (
                 (CancelOperation, 'cancel', self._cancel_service),
@@ -202,13 +247,18 @@ class CoordinatorNode(Node, CoordinatorListener):
                 (ResetCircuit, 'reset_circuit', self._reset_circuit)):
             self.create_service(srv_type, name, callback, callback_group=services,
                                 qos_profile=qos)
-        # The emergency stop has a group of its own: never behind another service call.
-        self.create_service(TriggerEmergencyStop, 'emergency_stop', self._emergency_stop,
-                            callback_group=MutuallyExclusiveCallbackGroup(), qos_profile=qos)
+        # Its own node, thread and clients: never behind another call, the engine's lock
+        # or a journal commit.
+        self._emergency = EmergencyLane(
+            parent=self, robots=list(self.robots), hold=self.engine.hold,
+            release=self.engine.release_hold, ack_timeout_s=v['emergency.ack_timeout_s'],
+            resend_period_s=v['emergency.resend_period_s'],
+            link_timeout_s=v['link_timeout_s'], logger=self._log, namespaces=namespaces)
         resumed = self.engine.resume()
         self.get_logger().info(
-            f'coordinating {", ".join(f"{r}:{p.value}" for r, p in self.robots.items())}; '
-            f'resumed {len(resumed)} plan(s)')
+            'coordinating ' + ', '.join(f'{r.robot_id}:{r.platform.value} at {r.namespace}'
+                                        for r in self.fleet.values())
+            + f'; resumed {len(resumed)} plan(s)')
 
     # --- helpers -------------------------------------------------------------------------
 
@@ -264,7 +314,68 @@ class CoordinatorNode(Node, CoordinatorListener):
     def circuit_changed(self, info) -> None:
         self._circuit_pub.publish(circuit_msg(info, now=self._now()))
 
+    def journal_changed(self, fault: str) -> None:
+        # At once, not at the next diagnostics period: an operator must see it now.
+        self._publish_diagnostics()
+
+    def _prune_journal(self) -> None:
+        try:
+            removed = self._journal.prune_older_than(self._now() - self._retention_s)
+        except (ExecutionError, ValueError) as error:
+            self.engine.note_journal_failure('pruning', error)
+            return
+        if any(removed.values()):
+            self.get_logger().info(
+                f'journal pruned (older than {self._retention_s:g} s): '
+                + ', '.join(f'{count} {kind}' for kind, count in sorted(removed.items())))
+
     # --- actions -------------------------------------------------------------------------
+
+    def _admit_goal(self, name: str, submit: typing.Callable[[typing.Any], PlanHandle],
+                    goal) -> GoalResponse:
+        """
+        Submit a goal's plan before the goal is answered: "accepted" means journaled.
+
+        The engine journals and commits a plan before submit returns, so a coordinator
+        killed right after the answer resumes the plan on restart instead of having lost
+        a goal it accepted. A refusal is answered ACCEPT too, and the execute callback ends
+        the goal with its code and reason (a bare REJECT would tell the caller nothing).
+        """
+        if name in self._raise_in:
+            # The injected fault is raised before the submit, in the execute callback.
+            return GoalResponse.ACCEPT
+        if name == 'execute_operation' and not goal.operation_id:
+            # Named once, here: should the goal be submitted again (its admission evicted),
+            # it attaches to this operation instead of running a second one.
+            goal.operation_id = f'{goal.robot_id}-{random.getrandbits(64):016x}'
+        try:
+            admitted = submit(goal)
+        except Exception as error:  # noqa: B902 - raised again by the execute callback
+            admitted = error
+        self._admissions.put(goal, admitted)
+        return GoalResponse.ACCEPT
+
+    def _take_admitted(self, goal, submit: typing.Callable[[typing.Any], PlanHandle]
+                       ) -> PlanHandle:
+        """Return the handle the goal callback admitted (raise its refusal), else submit."""
+        admitted = self._admissions.get(goal)
+        self._admissions.discard(goal)
+        if admitted is None:
+            # Not admitted (fault injection, an admission dropped): submitting is
+            # idempotent by plan and operation id.
+            return submit(goal)
+        if isinstance(admitted, Exception):
+            raise admitted
+        return admitted
+
+    def _submit_plan(self, goal) -> PlanHandle:
+        return self.engine.submit_plan(plan_from_goal(goal))
+
+    def _submit_operation(self, goal) -> PlanHandle:
+        return self.engine.submit_operation(
+            goal.robot_id, goal.operation, parse_parameters(goal.parameters),
+            operation_id=goal.operation_id, priority=goal.priority, timeout_s=goal.timeout_s,
+            retry=retry_from_msg(goal.retry), safe_to_repeat=goal.safe_to_repeat)
 
     def _cancel_goal(self, goal_handle) -> CancelResponse:
         goal = self._goals.get(bytes(goal_handle.goal_id.uuid))
@@ -273,10 +384,15 @@ class CoordinatorNode(Node, CoordinatorListener):
         # Without a handle yet, the execute callback sees the request and cancels at once.
         return CancelResponse.ACCEPT
 
-    async def _run_goal(self, goal_handle, submit: typing.Callable[[], PlanHandle], result):
+    async def _run_goal(self, goal_handle, submit: typing.Callable[[typing.Any], PlanHandle],
+                        result):
         key = bytes(goal_handle.goal_id.uuid)
+        name = ('execute_plan' if isinstance(goal_handle.request, ExecutePlan.Goal)
+                else 'execute_operation')
+        if name in self._raise_in:
+            raise RuntimeError(f'fault injected into {name} (fault_injection.raise_in)')
         try:
-            handle = submit()
+            handle = self._take_admitted(goal_handle.request, submit)
         except ExecutionError as error:
             result.error_code, result.error_msg = int(error.code), str(error)
             result.retryable = error.retryable
@@ -305,24 +421,15 @@ class CoordinatorNode(Node, CoordinatorListener):
 
     async def _execute_plan(self, goal_handle):
         result = ExecutePlan.Result(plan_id=goal_handle.request.plan_id)
-        result, handle = await self._run_goal(
-            goal_handle, lambda: self.engine.submit_plan(plan_from_goal(goal_handle.request)),
-            result)
+        result, handle = await self._run_goal(goal_handle, self._submit_plan, result)
         if handle is not None:
             result.plan_id = handle.plan_id
             result.steps = steps_msgs(handle.plan_id, handle.snapshot(), self._now())
         return result
 
     async def _execute_operation(self, goal_handle):
-        g = goal_handle.request
-
-        def submit() -> PlanHandle:
-            return self.engine.submit_operation(
-                g.robot_id, g.operation, parse_parameters(g.parameters),
-                operation_id=g.operation_id, priority=g.priority, timeout_s=g.timeout_s,
-                retry=retry_from_msg(g.retry), safe_to_repeat=g.safe_to_repeat)
-
-        result, handle = await self._run_goal(goal_handle, submit, ExecuteOperation.Result())
+        result, handle = await self._run_goal(goal_handle, self._submit_operation,
+                                              ExecuteOperation.Result())
         if handle is not None:
             steps = handle.snapshot()
             if steps:
@@ -383,9 +490,10 @@ class CoordinatorNode(Node, CoordinatorListener):
         return response
 
     def _list_dead_letters(self, request, response):
-        records = self.engine.dead_letters(request.robot_id, request.max_entries)
+        records = self.engine.dead_letters(request.robot_id, request.max_entries,
+                                           request.offset)
         response.dead_letters = [dead_letter_msg(r) for r in records]
-        response.total = len(self.engine.dead_letters(request.robot_id))
+        response.total = self.engine.dead_letter_count(request.robot_id)
         return response
 
     def _retry_dead_letters(self, request, response):
@@ -414,29 +522,6 @@ class CoordinatorNode(Node, CoordinatorListener):
                              if request.robot_id in ('', info.robot_id)]
         return response
 
-    async def _emergency_stop(self, request, response):
-        stop = self.engine.emergency_stop(list(request.robot_ids), reason=request.reason,
-                                          release=request.release)
-        future = Future()
-
-        def resolve(_=None) -> None:
-            if not future.done():
-                future.set_result(None)
-            self._wake.trigger()
-
-        stop.add_done_callback(resolve)
-        await future
-        for robot_id, outcome in sorted(stop.outcomes.items()):
-            if outcome.succeeded:
-                response.stopped_robot_ids.append(robot_id)
-            else:
-                response.failed_robot_ids.append(robot_id)
-        if response.failed_robot_ids:
-            response.error_code = ErrorCode.COMMUNICATION_FAILURE
-            response.error_msg = '; '.join(
-                f'{r}: {stop.outcomes[r].message}' for r in response.failed_robot_ids)
-        return response
-
     # --- diagnostics ---------------------------------------------------------------------
 
     def _publish_diagnostics(self) -> None:
@@ -450,6 +535,7 @@ class CoordinatorNode(Node, CoordinatorListener):
         self.metrics.set_dead_letters(stats['dead_letters'])
         if stats['journal'] is not None:
             self.metrics.set_journal_latency(stats['journal'].get('last_commit_latency_s', 0.0))
+            stats['journal']['fault'] = stats['journal_fault']
         robots = {robot_id: {'link_up': age is not None and age <= self._link_timeout_s,
                              'last_seen_s': age}
                   for robot_id, age in self._dispatcher.link_ages().items()}
@@ -463,6 +549,10 @@ class CoordinatorNode(Node, CoordinatorListener):
         }, stamp=self.get_clock().now().to_msg()))
 
     def destroy_node(self) -> None:
+        # Before the dispatcher drops its goals: in-flight steps are journaled RECONCILING
+        # (not failed) and the robots' goals are left running, for a restart to reconcile.
+        self.engine.shutdown()
+        self._emergency.close()
         for server in self._servers:
             server.destroy()
         self._dispatcher.close()

@@ -81,6 +81,9 @@ def status_msg(plan_id: str, status: StepStatus, *, now: float) -> OperationStat
     msg.operation = status.operation
     msg.state = int(status.state)
     msg.attempt = int(status.attempt)
+    # Conservative for exactly-once: a dispatched attempt counts as started until the robot's
+    # own record proves otherwise.
+    msg.started = status.first_started_s is not None
     msg.error_code = int(status.code)
     msg.error_msg = status.message
     msg.retryable = bool(status.retryable)

@@ -159,6 +159,10 @@ def _journal_status(journal, hardware_id):
                        'no durable journal: plans are not resumed after a restart',
                        hardware_id, [])
     values = sorted(journal.items())
+    if journal.get('fault'):
+        return _status('journal', DiagnosticStatus.ERROR,
+                       'JOURNAL_UNAVAILABLE: a write was not stored (%s); new work is refused'
+                       % journal['fault'], hardware_id, values)
     if journal.get('closed'):
         return _status('journal', DiagnosticStatus.ERROR, 'journal closed', hardware_id,
                        values)

@@ -15,11 +15,12 @@
 """
 The ROS side of :class:`~brain_execution.core.dispatch.Dispatcher`: robot executors' actions.
 
-:class:`ActionDispatcher` sends each dispatch as a goal to ``/<robot_id>/<operation>`` and turns
-the action result into an :class:`~brain_execution.core.runtime.Outcome`. It never blocks a
-thread: goals, results, cancels and service calls are asynchronous, and one watchdog timer on
-a steady clock ends what would otherwise wait forever (no server, no goal response, no result,
-a robot that stopped publishing ``robot_state``).
+:class:`ActionDispatcher` sends each dispatch as a goal to ``<namespace>/<operation>``, in the
+robot's namespace (``/<robot_id>`` unless the fleet gives another, e.g. ``/site_a/drone1``),
+and turns the action result into an :class:`~brain_execution.core.operation.Outcome`. It
+never blocks a thread: goals, results, cancels and service calls are asynchronous, and one
+watchdog timer on a steady clock ends what would otherwise wait forever (no server, no goal
+response, no result, a robot that stopped publishing ``robot_state``).
 
 rclpy's ``ActionClient.send_goal_async`` sends the request before it registers the response
 future, without a lock: a response processed in between, on another executor thread, is
@@ -30,7 +31,6 @@ where the client's responses cannot be processed at the same time.
 
 import collections
 import functools
-import importlib
 import itertools
 import threading
 import time
@@ -40,18 +40,17 @@ import uuid
 from action_msgs.msg import GoalStatus
 from brain_execution.core.dispatch import Dispatcher, DispatchRequest, QueryAnswer
 from brain_execution.core.errors import code_name, ErrorCode
-from brain_execution.core.runtime import OperationState, Outcome
+from brain_execution.core.operation import OperationState, Outcome
 from brain_execution_interfaces.msg import RobotState
 from brain_execution_interfaces.srv import CancelOperation, QueryOperation
 from rclpy.action import ActionClient
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
 from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
-from rosidl_parser.definition import AbstractSequence, BasicType, NamespacedType
 
 from .client import action_type_of, OperationClient
-from .conversions import message_to_dict
-from .qos import intake_qos, STATE_QOS
+from .conversions import checked_message, message_to_dict
+from .qos import intake_qos, NO_EVENT_HANDLERS, STATE_QOS
 
 __all__ = ['ActionDispatcher']
 
@@ -65,10 +64,13 @@ _EXTRA_STATES = {0: OperationState.PENDING, 3: OperationState.PENDING,
                  7: OperationState.FAILED, 8: OperationState.FAILED,
                  9: OperationState.SUCCEEDED}
 _ENDED_STATES = (OperationState.SUCCEEDED, OperationState.FAILED, OperationState.CANCELED)
-_FLOAT_TYPES = ('float', 'double')
 # While a goal waits for a newly created client to discover its server, it is sent this soon
 # after the server appears rather than at the next watchdog round (s).
 _DISCOVERY_POLL_S = 0.01
+# A server seen ready is taken as ready for this long (s). The check is a graph query under
+# the node's lock, the costliest part of a send on a large fleet; a server gone within it
+# costs no goal: the goal then gets no response and is reconciled by its operation id.
+_READY_TTL_S = 5.0
 
 # Life of one dispatch.
 _WAITING = 'waiting for the action server'
@@ -83,53 +85,10 @@ def _failure(message: str, code: int = ErrorCode.COMMUNICATION_FAILURE,
     return Outcome(code=int(code), message=message, retryable=retryable)
 
 
-def _message_class(slot: NamespacedType):
-    return getattr(importlib.import_module('.'.join(slot.namespaces)), slot.name)
-
-
-def _as_float(value):
-    # An int in a float field is what a caller means; rclpy's C conversion would abort on it.
-    if isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    return value
-
-
-def _checked_message(msg_type, values: typing.Mapping[str, typing.Any], path: str):
-    """
-    Return a msg_type filled from values, every field type- and range-checked.
-
-    Jazzy's generated messages check field types only with ``ROS_PYTHON_CHECK_FIELDS=1``;
-    without the check a wrong type reaches the C conversion, whose assert aborts the whole
-    process. Messages built with ``check_fields=True`` raise AssertionError instead.
-
-    :raises ValueError: a field has a wrong type or is out of range.
-    :raises KeyError: values names a field the message does not have.
-    """
-    msg = msg_type(check_fields=True)
-    names = list(msg.get_fields_and_field_types())
-    unknown = sorted(set(values) - set(names))
-    if unknown:
-        raise KeyError(f'{path} has no field(s) {unknown}')
-    for name, slot in zip(names, msg_type.SLOT_TYPES):
-        if name not in values:
-            continue
-        value, where = values[name], f'{path}.{name}'
-        element = slot.value_type if isinstance(slot, AbstractSequence) else None
-        if isinstance(slot, NamespacedType) and isinstance(value, typing.Mapping):
-            value = _checked_message(_message_class(slot), value, where)
-        elif isinstance(element, NamespacedType) and isinstance(value, (list, tuple)):
-            value = [_checked_message(_message_class(element), v, f'{where}[{i}]')
-                     if isinstance(v, typing.Mapping) else v for i, v in enumerate(value)]
-        elif isinstance(slot, BasicType) and slot.typename in _FLOAT_TYPES:
-            value = _as_float(value)
-        elif (isinstance(element, BasicType) and element.typename in _FLOAT_TYPES and
-              isinstance(value, (list, tuple))):
-            value = [_as_float(v) for v in value]
-        try:
-            setattr(msg, name, value)
-        except AssertionError as error:
-            raise ValueError(f'{where}: {error}') from None
-    return msg
+def _unknown(message: str) -> Outcome:
+    # The goal may have reached the robot, which may be acting on it: not a failure to retry
+    # under a new id, but a step for the engine to reconcile by the same id.
+    return Outcome(code=int(ErrorCode.OUTCOME_UNKNOWN), message=message, retryable=False)
 
 
 class _Lane:
@@ -196,23 +155,30 @@ class ActionDispatcher(Dispatcher):
     The node must be spun by a multi-threaded executor (the caller's); callbacks are called
     from its threads, or from the calling thread in :meth:`close`, and must not block.
 
-    Ends other than the robot's own result:
+    Ends other than the robot's own result. A goal that may have reached the robot ends
+    OUTCOME_UNKNOWN (not retryable): the engine reconciles it by the same id, since a new id
+    could make the robot act twice. Only a goal that never left ends COMMUNICATION_FAILURE.
 
-    * no action server within ``discovery_timeout_s``: COMMUNICATION_FAILURE (retryable);
-    * no goal response within ``goal_response_timeout_s`` of sending: COMMUNICATION_FAILURE;
-    * no ``/<robot_id>/robot_state`` for ``link_timeout_s`` while a goal is out (robot
-      executor killed, link lost): COMMUNICATION_FAILURE, robot executor lost;
+    * no action server within ``discovery_timeout_s``: COMMUNICATION_FAILURE (retryable;
+      never sent);
+    * no goal response within ``goal_response_timeout_s`` of sending: OUTCOME_UNKNOWN;
+    * no ``<namespace>/robot_state`` for ``link_timeout_s`` while a goal is out (robot
+      executor killed or frozen, link lost): OUTCOME_UNKNOWN, robot executor lost;
     * no result ``result_grace_s`` after the goal's own ``timeout_s`` (node clock; only when
-      the request sets one): COMMUNICATION_FAILURE;
+      the request sets one): OUTCOME_UNKNOWN;
     * a result lost on the way: every ``result_check_period_s`` an accepted goal still without
       a result is looked up with the robot's query_operation. Ended there at two lookups in a
       row: it ends with the robot's code and message. Unknown there twice (the executor was
-      restarted): COMMUNICATION_FAILURE, retryable;
+      restarted): OUTCOME_UNKNOWN;
     * goal rejected by the server: PLATFORM_REJECTED; bad goal fields: INVALID_PARAMETERS;
       an operation the catalog does not know: UNKNOWN_OPERATION; :meth:`close`: SHUTDOWN.
 
     :param node: node owning the clients, timers and subscriptions.
     :param operations: action clients to use; None = a new one, destroyed by :meth:`close`.
+        Every robot name (actions, ``robot_state``, services) is resolved by its
+        :meth:`~brain_execution.ros.client.OperationClient.name`.
+    :param namespaces: robot id -> its executor's namespace, for the OperationClient made
+        here (default ``/<robot_id>``); give it to ``operations`` instead when passing one.
     :param discovery_timeout_s: how long a goal or service call waits for its server (s).
     :param goal_response_timeout_s: how long a sent goal waits for accept/reject (s).
     :param result_grace_s: margin over a goal's timeout_s before its result counts as lost (s).
@@ -224,6 +190,7 @@ class ActionDispatcher(Dispatcher):
     """
 
     def __init__(self, node: Node, *, operations: typing.Optional[OperationClient] = None,
+                 namespaces: typing.Optional[typing.Mapping[str, str]] = None,
                  discovery_timeout_s: float = 10.0, goal_response_timeout_s: float = 10.0,
                  result_grace_s: float = 10.0, link_timeout_s: float = 3.0,
                  service_timeout_s: float = 5.0, watchdog_period_s: float = 0.1,
@@ -237,9 +204,12 @@ class ActionDispatcher(Dispatcher):
                             ('result_check_period_s', result_check_period_s)):
             if not value > 0.0:
                 raise ValueError(f'{name}={value} must be > 0')
+        if operations is not None and namespaces is not None:
+            # One place resolves robot names, so goals and liveness can never disagree.
+            raise ValueError('give namespaces to the OperationClient passed as operations')
         self._node = node
         self._owns_operations = operations is None
-        self._operations = operations or OperationClient(node)
+        self._operations = operations or OperationClient(node, namespaces=namespaces)
         self._discovery_timeout_s = float(discovery_timeout_s)
         self._goal_response_timeout_s = float(goal_response_timeout_s)
         self._result_check_period_s = float(result_check_period_s)
@@ -283,6 +253,8 @@ class ActionDispatcher(Dispatcher):
             callback_group=MutuallyExclusiveCallbackGroup(),
             clock=Clock(clock_type=ClockType.STEADY_TIME))
         self._discovery_poll.cancel()
+        # id(client) -> monotonic time until which its server counts as ready.
+        self._ready_until: typing.Dict[int, float] = {}
 
     # --- Dispatcher ----------------------------------------------------------------------
 
@@ -311,7 +283,7 @@ class ActionDispatcher(Dispatcher):
         Cancel a dispatched operation; its on_done reports how it ended.
 
         A goal this dispatcher has out is canceled through its goal handle; one not yet sent
-        ends CANCELED here; an id it does not know goes to ``/<robot_id>/cancel_operation``.
+        ends CANCELED here; an id it does not know goes to the robot's ``cancel_operation``.
         """
         unsent, handles = [], []
         with self._lock:
@@ -345,7 +317,7 @@ class ActionDispatcher(Dispatcher):
     def query(self, robot_id: str, operation_id: str,
               on_done: typing.Callable[[typing.Optional[QueryAnswer], typing.Optional[Outcome]],
                                        None]) -> None:
-        """Ask ``/<robot_id>/query_operation`` about an operation id; see Dispatcher.query."""
+        """Ask the robot's ``query_operation`` about an operation id; see Dispatcher.query."""
         self._call_service(robot_id, 'query_operation',
                            QueryOperation.Request(operation_id=operation_id),
                            functools.partial(self._on_query_response, operation_id, on_done),
@@ -428,7 +400,7 @@ class ActionDispatcher(Dispatcher):
             fields.update(operation_id=request.operation_id, priority=request.priority,
                           timeout_s=float(request.timeout_s))
             try:
-                goal = _checked_message(action_type_of(operation).Goal, fields, operation)
+                goal = checked_message(action_type_of(operation).Goal, fields, operation)
             except (KeyError, TypeError, ValueError) as error:
                 failure = _failure(f'{operation} goal for {robot}: {error}',
                                    ErrorCode.INVALID_PARAMETERS, retryable=False)
@@ -462,13 +434,23 @@ class ActionDispatcher(Dispatcher):
         if failure is not None:
             self._lane.guard.trigger()
             return
-        if client.server_is_ready():
+        if self._server_ready(client):
             self._queue(entry)
             return
         # Sent once the server appears (polled), or failed by the watchdog.
         with self._lock:
             if not self._closed:
                 self._discovery_poll.reset()
+
+    def _server_ready(self, client: ActionClient) -> bool:
+        now = time.monotonic()
+        if self._ready_until.get(id(client), 0.0) > now:
+            return True
+        ready = client.server_is_ready()
+        if ready:
+            # Clients live as long as the dispatcher, so their ids are not reused.
+            self._ready_until[id(client)] = now + _READY_TTL_S
+        return ready
 
     def _queue(self, entry: _Dispatch) -> None:
         with self._lock:
@@ -539,7 +521,7 @@ class ActionDispatcher(Dispatcher):
         request = entry.request
         if not goal_handle.accepted:
             self._finish(token, _failure(
-                f'/{request.robot_id}/{request.operation} rejected goal '
+                f'{self._name(request.robot_id, request.operation)} rejected goal '
                 f'{request.operation_id!r} without a reason', ErrorCode.PLATFORM_REJECTED,
                 retryable=False))
             return
@@ -640,6 +622,9 @@ class ActionDispatcher(Dispatcher):
 
     # --- robots, clients -----------------------------------------------------------------
 
+    def _name(self, robot_id: str, leaf: str) -> str:
+        return self._operations.name(robot_id, leaf)
+
     def _clock_s(self) -> float:
         return self._node.get_clock().now().nanoseconds * 1e-9
 
@@ -649,9 +634,9 @@ class ActionDispatcher(Dispatcher):
             if robot_id in self._state_subscriptions:
                 return
             self._state_subscriptions[robot_id] = self._node.create_subscription(
-                RobotState, f'/{robot_id}/robot_state',
+                RobotState, self._name(robot_id, 'robot_state'),
                 functools.partial(self._on_state, robot_id), STATE_QOS,
-                callback_group=self._aux_group)
+                callback_group=self._aux_group, event_callbacks=NO_EVENT_HANDLERS)
         # Created now so that it is discovered before an emergency needs it.
         self._estop_client(robot_id)
 
@@ -666,7 +651,7 @@ class ActionDispatcher(Dispatcher):
             if client is None:
                 client = self._estop_clients[robot_id] = ActionClient(
                     self._node, action_type_of('emergency_stop'),
-                    f'/{robot_id}/emergency_stop', callback_group=self._estop_group,
+                    self._name(robot_id, 'emergency_stop'), callback_group=self._estop_group,
                     goal_service_qos_profile=self._estop_qos,
                     result_service_qos_profile=self._estop_qos,
                     cancel_service_qos_profile=self._estop_qos)
@@ -679,14 +664,14 @@ class ActionDispatcher(Dispatcher):
             client = cache.get(robot_id)
             if client is None:
                 client = cache[robot_id] = self._node.create_client(
-                    srv_type, f'/{robot_id}/{service}', callback_group=self._aux_group)
+                    srv_type, self._name(robot_id, service), callback_group=self._aux_group)
             return client
 
     # --- service calls -------------------------------------------------------------------
 
     def _call_service(self, robot_id: str, service: str, request, on_response,
                       on_failure) -> None:
-        name = f'/{robot_id}/{service}'
+        name = self._name(robot_id, service)
         if self._closed:
             self._deliver(on_failure, _failure(f'{name}: dispatcher is closed',
                                                ErrorCode.SHUTDOWN))
@@ -743,7 +728,7 @@ class ActionDispatcher(Dispatcher):
             outcome = Outcome(code=int(status.error_code), message=status.error_msg,
                               retryable=bool(status.retryable),
                               elapsed_s=float(status.elapsed_s))
-        on_done(QueryAnswer(state=state, outcome=outcome), None)
+        on_done(QueryAnswer(state=state, outcome=outcome, started=bool(status.started)), None)
 
     def _on_cancel_response(self, robot_id: str, operation_id: str, response) -> None:
         if response.error_code != ErrorCode.NONE:
@@ -770,7 +755,7 @@ class ActionDispatcher(Dispatcher):
         for entry in waiting:
             key = id(entry.client)
             if key not in ready:
-                ready[key] = entry.client.server_is_ready()
+                ready[key] = self._server_ready(entry.client)
             if ready[key]:
                 self._queue(entry)
             else:
@@ -791,23 +776,24 @@ class ActionDispatcher(Dispatcher):
         for entry in self._queue_discovered([e for e in dispatches if e.state == _WAITING]):
             if now - entry.created_mono >= self._discovery_timeout_s:
                 failed.append((entry.token, _failure(
-                    f'no action server /{entry.request.robot_id}/{entry.request.operation} '
+                    f'no action server '
+                    f'{self._name(entry.request.robot_id, entry.request.operation)} '
                     f'after {self._discovery_timeout_s:g} s')))
         for entry in dispatches:
             request = entry.request
             if entry.state in (_SENT, _ACTIVE):
                 lost = self._lost(request.robot_id, entry.sent_mono, now)
                 if lost:
-                    failed.append((entry.token, _failure(lost)))
+                    failed.append((entry.token, _unknown(lost)))
                 elif (entry.state == _SENT and
                       now - entry.sent_mono >= self._goal_response_timeout_s):
-                    failed.append((entry.token, _failure(
-                        f'/{request.robot_id}/{request.operation} did not answer goal '
+                    failed.append((entry.token, _unknown(
+                        f'{self._name(request.robot_id, request.operation)} did not answer goal '
                         f'{request.operation_id!r} within {self._goal_response_timeout_s:g} s')))
                 elif entry.state == _ACTIVE and entry.result_deadline_s is not None:
                     clock_s = self._clock_s() if clock_s is None else clock_s
                     if clock_s >= entry.result_deadline_s:
-                        failed.append((entry.token, _failure(
+                        failed.append((entry.token, _unknown(
                             f'no result of {request.operation} {request.operation_id} from '
                             f'{request.robot_id} within its timeout_s '
                             f'{request.timeout_s:g} s + {self._result_grace_s:g} s')))
@@ -854,14 +840,15 @@ class ActionDispatcher(Dispatcher):
         request = entry.request
         what = f'{request.operation} {request.operation_id} on {request.robot_id}'
         if answer is None:
-            outcome = _failure(f'{what}: the robot no longer knows the operation (executor '
+            outcome = _unknown(f'{what}: the robot no longer knows the operation (executor '
                                f'restarted?); its result never arrived')
         else:
             ended = answer.outcome
             outcome = Outcome(code=ended.code, retryable=ended.retryable,
                               elapsed_s=ended.elapsed_s,
                               message=(f'{ended.message} (result lost on the way; outcome from '
-                                       f'/{request.robot_id}/query_operation)').lstrip())
+                                       f'{self._name(request.robot_id, "query_operation")})'
+                                       ).lstrip())
         self._node.get_logger().warning(
             f'{what}: result lost; ended {code_name(outcome.code)} from query_operation')
         self._finish(token, outcome)

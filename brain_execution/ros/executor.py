@@ -28,12 +28,16 @@ coordinator under the bench's hover plan this made results reach the engine abou
 submitting waits (briefly) until a worker has taken it before it waits for more work.
 An entity destroyed by another thread while the wait set is being built, or while its
 callback takes from it (rclpy holds no action client's handle then, and ``spin()`` ended
-with "action client pointer is invalid"), costs one wait or one callback instead. Any other
-exception raised by a callback still ends ``spin()``, as in rclpy.
+with "action client pointer is invalid"), costs one wait or one callback instead.
+
+Any other exception raised by a callback is logged with its traceback and the executor goes
+on: in rclpy it ends ``spin()``, and with it a robot's whole node (every action, the tick,
+the emergency stop) for one faulty callback.
 """
 
 import threading
 import time
+import traceback
 import typing
 
 from rclpy.context import Context
@@ -41,6 +45,7 @@ from rclpy.exceptions import InvalidHandle
 from rclpy.executors import (ConditionReachedException, ExternalShutdownException,
                              MultiThreadedExecutor, ShutdownException, TimeoutException)
 from rclpy.impl.implementation_singleton import rclpy_implementation as _rclpy
+from rclpy.logging import get_logger
 
 __all__ = ['FleetExecutor']
 
@@ -114,17 +119,22 @@ class FleetExecutor(MultiThreadedExecutor):
         # rclpy yields a task again while it is still queued (it checks only
         # task.executing()): the next wait starts once a worker took it, or after a bound.
         started.wait(_START_WAIT_S)
-        failed = None
         for task, (run, _, entity, node) in list(self._runs.items()):
             if not run.done():
                 continue
             # The run ended: the task finished, or its coroutine awaits and is resubmitted
             # when rclpy yields it again.
             del self._runs[task]
-            if failed is None and task.done() and task.exception() is not None:
+            if task.done() and task.exception() is not None:
                 if (isinstance(task.exception(), _DESTROYED_MEANWHILE) and
                         not _belongs_to(entity, node)):
                     continue  # its entity was destroyed while the callback took from it
-                failed = task
-        if failed is not None:
-            failed.result()  # raises the callback's exception, as rclpy does
+                self._report(task.exception(), node)
+
+    @staticmethod
+    def _report(error: BaseException, node) -> None:
+        """Log a callback's exception on its node's logger; the executor goes on."""
+        logger = node.get_logger() if node is not None else get_logger('fleet_executor')
+        text = ''.join(traceback.format_exception(type(error), error, error.__traceback__))
+        logger.error(f'callback raised {type(error).__name__}: {error} (the node goes on '
+                     f'serving)\n{text}')

@@ -54,6 +54,7 @@ from rclpy.node import Node
 from std_msgs.msg import ColorRGBA
 from visualization_msgs.msg import Marker, MarkerArray
 
+from .qos import NO_EVENT_HANDLERS
 from .standard_views import frame_prefix, LATCHED_QOS
 
 __all__ = ['ENDED_TARGET_S', 'FleetMarkers', 'STATE_COLOURS', 'target_points']
@@ -71,6 +72,8 @@ STATE_COLOURS: typing.Mapping[StepState, typing.Tuple[float, float, float]] = {
     StepState.SKIPPED: (0.5, 0.5, 0.5),
     StepState.DEAD_LETTER: (0.8, 0.0, 0.8),
     StepState.COMPENSATED: (0.5, 0.3, 0.8),
+    # Outcome unknown, the robot being asked: amber, between running and failed.
+    StepState.RECONCILING: (1.0, 0.8, 0.0),
 }
 _PLATFORM_COLOURS = {Platform.DRONE: (0.2, 0.7, 1.0), Platform.GROUND: (0.9, 0.7, 0.1),
                      Platform.SURFACE: (0.1, 0.8, 0.7)}
@@ -197,7 +200,7 @@ class FleetMarkers:
             node.create_subscription(
                 PolygonStamped, f'{namespaces.get(robot_id, "/" + robot_id)}/geofence',
                 lambda msg, r=robot_id: self._on_fence(r, msg), LATCHED_QOS,
-                callback_group=group)
+                callback_group=group, event_callbacks=NO_EVENT_HANDLERS)
         node.create_timer(1.0 / _RATE_HZ, self.publish, callback_group=group)
 
     def observe(self, dispatcher: Dispatcher) -> Dispatcher:

@@ -14,10 +14,11 @@
 
 """QoS profiles of brain_execution's interfaces, in one place so both ends agree."""
 
+from rclpy.event_handler import SubscriptionEventCallbacks
 from rclpy.qos import (
     DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy)
 
-__all__ = ['intake_qos', 'STATE_QOS', 'EVENTS_QOS']
+__all__ = ['intake_qos', 'STATE_QOS', 'EVENTS_QOS', 'NO_EVENT_HANDLERS']
 
 
 def intake_qos(depth: int) -> QoSProfile:
@@ -44,3 +45,10 @@ STATE_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1,
 EVENTS_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=100,
                         reliability=ReliabilityPolicy.RELIABLE,
                         durability=DurabilityPolicy.VOLATILE)
+
+# For the coordinator's subscriptions, one per robot and topic: rclpy gives every subscription
+# two QoS event handlers by default (incompatible QoS and type warnings), and an executor
+# walks each one on every wake; on a coordinator with a hundred robots they outnumber
+# everything else it waits on. The warning is not lost for robot_state: a robot whose state
+# never arrives is reported unreachable by its silence.
+NO_EVENT_HANDLERS = SubscriptionEventCallbacks(use_default_callbacks=False)

@@ -27,6 +27,7 @@ import threading
 import typing
 
 import rclpy
+from rclpy.exceptions import ParameterException
 from rclpy.executors import Executor, ExternalShutdownException
 from rclpy.signals import SignalHandlerOptions
 
@@ -57,13 +58,22 @@ def spin_until_signal(executor: Executor) -> None:
             signal.signal(signum, handler)
 
 
+def _one_line(text: str) -> str:
+    return ' '.join(text.split())
+
+
 def run_node(make_node: typing.Callable[[], typing.Any], *, name: str, num_threads: int,
-             args: typing.Optional[typing.List[str]] = None) -> int:
+             args: typing.Optional[typing.List[str]] = None,
+             before_stop: typing.Callable[[typing.Any, Executor], None] = None) -> int:
     """
     Run one node on a multi-threaded executor until SIGINT or SIGTERM; the body of a main().
 
-    :param make_node: builds the node; a ValueError from it means invalid parameters, which
-        is reported on stderr (exit status 2) rather than serving a misconfigured node.
+    :param make_node: builds the node; a ValueError from it, or rclpy's refusal of a
+        parameter (wrong type, out of its descriptor's range), means invalid parameters: one
+        line on stderr naming the parameter, exit status 2, rather than a traceback or a
+        misconfigured node.
+    :param before_stop: called with (node, executor) after the signal, while the executor
+        can still spin: a node ends its work there and lets its last messages go out.
     :return: the process exit status.
     """
     init_without_signal_handlers(args)
@@ -73,8 +83,10 @@ def run_node(make_node: typing.Callable[[], typing.Any], *, name: str, num_threa
         executor = FleetExecutor(num_threads=num_threads)
         executor.add_node(node)
         spin_until_signal(executor)
-    except ValueError as error:
-        print(f'{name}: {error}', file=sys.stderr)
+        if before_stop is not None:
+            before_stop(node, executor)
+    except (ValueError, ParameterException) as error:
+        print(_one_line(f'{name}: invalid parameter: {error}'), file=sys.stderr)
         return 2
     finally:
         if executor is not None:

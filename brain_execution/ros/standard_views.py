@@ -108,7 +108,10 @@ class StandardViews:
     :param config: its configuration (robot id, home, envelope).
     """
 
-    def __init__(self, node: Node, config: ExecutorConfig):
+    def __init__(self, node: Node, config: ExecutorConfig, *,
+                 extra_statuses: typing.Callable[[], typing.List[DiagnosticStatus]] = None):
+        # Statuses the node adds to each /diagnostics round (e.g. its operation record).
+        self._extra_statuses = extra_statuses or (lambda: [])
         p = NodeParameters(node, 'views')
         self._map_frame = p.declare('map_frame', 'map', "The fleet's fixed frame, parent of "
                                     '<namespace>/odom.')
@@ -192,7 +195,8 @@ class StandardViews:
         if now_s >= self._next_diagnostics_s:
             self._next_diagnostics_s = now_s + self._diagnostics_period_s
             self._diag_pub.publish(DiagnosticArray(header=Header(stamp=state.header.stamp),
-                                                   status=self.statuses(state)))
+                                                   status=self.statuses(state)
+                                                   + self._extra_statuses()))
 
     def _fix(self, state: RobotState) -> NavSatFix:
         fix = NavSatFix()

@@ -18,8 +18,8 @@ from brain_execution.cli.commands import add_command_arguments, COMMANDS
 from ros2cli.plugin_system import PLUGIN_SYSTEM_VERSION
 from ros2cli.plugin_system import satisfies_version
 
-__all__ = ['CancelVerb', 'CircuitsVerb', 'DeadLettersVerb', 'EstopVerb', 'RunVerb',
-           'StatusVerb', 'VerbExtension']
+__all__ = ['CancelVerb', 'CircuitsVerb', 'DeadLettersVerb', 'EstopVerb', 'ReportVerb',
+           'RunVerb', 'StatusVerb', 'VerbExtension']
 
 
 class VerbExtension:
@@ -96,3 +96,9 @@ class CircuitsVerb(_CommandVerb):
     """List circuit breakers, or reset them."""
 
     COMMAND = 'circuits'
+
+
+class ReportVerb(_CommandVerb):
+    """Write a plan's mission report (HTML and PNG) from the journal."""
+
+    COMMAND = 'report'

@@ -213,6 +213,11 @@ class SimBridge(PlatformBridge):
             self._apply(pending.name, pending.action, pending.handle)
         self._last_snapshot = self._fresh_snapshot()
 
+    def setup(self, *, node: typing.Any, callback_group: typing.Any) -> None:
+        """Expose the faults as settable ``sim.fault.*`` parameters of the executor node."""
+        from .ros_faults import declare_fault_parameters  # rclpy only when run under ROS
+        declare_fault_parameters(node, self.faults)
+
     def close(self) -> None:
         """Fail the commands still waiting for an acknowledgement."""
         self._fail_pending(CommunicationError('bridge closed before the command was '

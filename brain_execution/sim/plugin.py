@@ -21,6 +21,8 @@ Parameters (read-only, under ``sim.``):
 * sim.start_docked (bool): whether the robot starts on its dock.
 * sim.docks (string[]): docks as ``"name:x_m:y_m"``; unset = none.
 * sim.max_speed_mps (float): top speed of the simulated vehicle, m/s.
+* sim.ack_delay_s (float): fault from the start: seconds of sim time before a command takes
+  effect and is acknowledged (slow autopilot links; emergency commands are never delayed).
 """
 
 import math
@@ -43,7 +45,10 @@ def create_bridge(context: BridgeContext) -> SimBridge:
                                   'Simulated docks as "name:x_m:y_m" strings; unset = none.'))
     max_speed = p.declare('max_speed_mps', 10.0, 'Top speed of the simulated vehicle, m/s.',
                           (0.1, 100.0))
-    return SimBridge(
+    ack_delay_s = p.declare('ack_delay_s', 0.0, 'Fault: seconds of sim time before a command '
+                            'takes effect and is acknowledged (emergencies never wait).',
+                            (0.0, 3600.0))
+    bridge = SimBridge(
         platform=context.platform,
         robot_id=context.robot_id,
         home=context.home,
@@ -53,6 +58,8 @@ def create_bridge(context: BridgeContext) -> SimBridge:
         start_docked=start_docked,
         max_payload_kg=context.envelope.max_payload_kg,
     )
+    bridge.faults.ack_delay_s = ack_delay_s
+    return bridge
 
 
 def parse_docks(entries: typing.Sequence[str]) -> typing.Dict[str, typing.Tuple[float, float]]:

@@ -32,9 +32,11 @@ from brain_execution.core.envelope import SafetyEnvelope
 from brain_execution.core.errors import BusyError, ErrorCode, ExecutionError, is_retryable
 from brain_execution.core.geo import GeoPoint
 from brain_execution.core.journal import Journal
+from brain_execution.core.operation import Outcome
 from brain_execution.core.plan import Plan, PlanStep, RetrySpec
+from brain_execution.core.reconcile import Reconciler
 from brain_execution.core.retry import RetryDefaults
-from brain_execution.core.runtime import Outcome, RobotRuntime
+from brain_execution.core.runtime import RobotRuntime
 from brain_execution.core.scheduler import StepState
 from brain_execution.core.state import Platform
 from brain_execution.sim.bridge import SimBridge
@@ -85,10 +87,15 @@ class FakeFleet(Dispatcher):
     # --- fault injection ---
 
     def drop(self, robot_id: str) -> None:
-        """Lose the link: in-flight operations and later calls end COMMUNICATION_FAILURE."""
+        """
+        Lose the link, as the ROS dispatcher sees it.
+
+        In-flight operations end OUTCOME_UNKNOWN (they go on on the robot), later calls
+        COMMUNICATION_FAILURE (never sent).
+        """
         self.dropped.add(robot_id)
         for key in [k for k in self._inflight if k[0] == robot_id]:
-            self._inflight.pop(key)(Outcome(ErrorCode.COMMUNICATION_FAILURE, 'link lost', True))
+            self._inflight.pop(key)(Outcome(ErrorCode.OUTCOME_UNKNOWN, 'link lost', False))
 
     def restore(self, robot_id: str) -> None:
         self.dropped.discard(robot_id)
@@ -566,21 +573,62 @@ def test_resume_sends_an_operation_the_robot_never_received(tmp_path):
     assert fleet.executions['lost'] == 1
 
 
-def _resumed_while_unreachable(tmp_path):
-    """Start a go_to, 'kill' the coordinator, lose the robot, restart: return the pieces."""
+def test_a_plan_that_ended_before_a_restart_is_found_by_query_with_its_journaled_end(
+        tmp_path):
+    # Issue 8: a plan that ended just before a SIGKILL is not resumed (nothing is left to
+    # run), so the restarted engine held nothing in memory and answered its callers'
+    # queries with nothing, for ever.
     path = str(tmp_path / 'journal.db')
     clock = FakeClock()
     fleet = FakeFleet(clock)
     journal = Journal(path, clock=clock)
     world = World(journal=journal, fleet=fleet, clock=clock)
-    handle = world.coordinator.submit_operation('usv1', 'go_to',
-                                                {'target': {'x_m': 30.0, 'y_m': 0.0}},
+    plan = Plan(plan_id='done', steps=(
+        PlanStep('shot', 'ugv1', 'capture_image', {}, operation_id='done.shot'),
+        PlanStep('drive', 'ugv1', 'go_to', {'target': {'x_m': 5.0, 'y_m': 0.0}},
+                 depends_on=('shot',))))
+    assert world.run(world.coordinator.submit_plan(plan)).succeeded
+    single = world.coordinator.submit_operation('usv1', 'capture_image', {},
+                                                operation_id='lone')
+    assert world.run(single).succeeded
+    before = {s.step_id: (s.state, s.attempt, s.code, s.operation_id)
+              for s in world.coordinator.query(plan_id='done')}
+    journal.close()
+
+    world2 = World(journal=Journal(path, clock=clock), fleet=fleet, clock=clock)
+    assert world2.coordinator.resume() == []
+    after = {s.step_id: (s.state, s.attempt, s.code, s.operation_id)
+             for s in world2.coordinator.query(plan_id='done')}
+    assert after == before == {
+        'shot': (StepState.SUCCEEDED, 1, ErrorCode.NONE, 'done.shot'),
+        'drive': (StepState.SUCCEEDED, 1, ErrorCode.NONE, 'done/drive')}
+    # By operation id too: a step of a plan (journaled with its plan), a single operation.
+    step, = world2.coordinator.query(operation_id='done/drive')
+    assert (step.step_id, step.state) == ('drive', StepState.SUCCEEDED)
+    lone, = world2.coordinator.query(operation_id='lone')
+    assert (lone.operation_id, lone.state, lone.attempt) == ('lone', StepState.SUCCEEDED, 1)
+    # Reads only: nothing was sent again, and what the journal does not know stays unknown.
+    assert set(fleet.executions.values()) == {1}
+    assert world2.coordinator.query(plan_id='never') == ()
+    assert world2.coordinator.query(operation_id='never') == ()
+    assert world2.coordinator.stats()['plans_active'] == 0
+
+
+def _resumed_while_unreachable(tmp_path):
+    """Start a takeoff, 'kill' the coordinator, lose the robot, restart: the pieces."""
+    path = str(tmp_path / 'journal.db')
+    clock = FakeClock()
+    fleet = FakeFleet(clock)
+    journal = Journal(path, clock=clock)
+    world = World(journal=journal, fleet=fleet, clock=clock)
+    # Not safe_to_repeat (go_to would be, from the catalog).
+    handle = world.coordinator.submit_operation('drone1', 'takeoff', TAKEOFF,
                                                 operation_id='trip')
     world.step()
     assert fleet.executions['trip'] == 1
     fleet.sever()
     journal.close()
-    fleet.drop('usv1')
+    fleet.drop('drone1')
     world2 = World(journal=Journal(path, clock=clock), fleet=fleet, clock=clock)
     resumed, = world2.coordinator.resume()
     assert handle.plan_id == resumed.plan_id
@@ -588,14 +636,14 @@ def _resumed_while_unreachable(tmp_path):
 
 
 def test_resume_asks_an_unreachable_robot_again_instead_of_resending(tmp_path):
-    # The go_to may be running on the robot: a new attempt id would run it twice.
+    # The takeoff may be running on the robot: a new attempt id would run it twice.
     world, fleet, resumed = _resumed_while_unreachable(tmp_path)
     status, = resumed.snapshot()
-    assert status.state is StepState.UNKNOWN
+    assert status.state is StepState.RECONCILING
     world.until(lambda: len([d for d in fleet.dispatched if d[3].startswith('trip')]) > 1 or
                 world.clock.t > 1010.0)
     assert [d[3] for d in fleet.dispatched if d[3].startswith('trip')] == ['trip']
-    fleet.restore('usv1')
+    fleet.restore('drone1')
     outcome = world.run(resumed)
     assert outcome.succeeded, outcome
     assert fleet.executions['trip'] == 1
@@ -604,10 +652,12 @@ def test_resume_asks_an_unreachable_robot_again_instead_of_resending(tmp_path):
 
 def test_resume_fails_unresolved_when_the_robot_stays_unreachable(tmp_path):
     world, fleet, resumed = _resumed_while_unreachable(tmp_path)
-    outcome = world.run(resumed, timeout_s=120.0)
-    assert outcome.code == ErrorCode.COMMUNICATION_FAILURE
+    outcome = world.run(resumed, timeout_s=200.0)
+    assert outcome.code == ErrorCode.OUTCOME_UNKNOWN
     assert not outcome.retryable
-    assert 'not re-sent' in outcome.message
+    assert 'not sent again' in outcome.message
+    letter, = world.coordinator.dead_letters()
+    assert (letter.operation_id, letter.error_code) == ('trip', ErrorCode.OUTCOME_UNKNOWN)
     assert fleet.executions['trip'] == 1
     assert [d[3] for d in fleet.dispatched if d[3].startswith('trip')] == ['trip']
 
@@ -619,3 +669,160 @@ def test_attempt_ids_fit_and_differ():
     assert len(attempt_operation_id(long_id, 12)) == 128
     assert attempt_operation_id(long_id, 12) != attempt_operation_id(long_id, 13)
     assert len(single_plan_id(long_id)) <= 63
+
+
+# --- outcome unknown: reconcile by the same id -------------------------------------------
+
+HOVER = {'duration_s': 20.0}
+
+
+def test_link_lost_mid_step_reconciles_by_the_same_id_and_runs_once():
+    world = World()
+    handle = world.coordinator.submit_operation('drone1', 'takeoff', TAKEOFF,
+                                                operation_id='climb')
+    world.until(lambda: world.fleet.executions['climb'] == 1)
+    world.step()
+    world.fleet.drop('drone1')
+    status, = handle.snapshot()
+    assert status.state is StepState.RECONCILING
+    assert 'link lost' in status.message
+    # The robot goes on while unreachable; the coordinator only asks, never sends a new id.
+    world.until(lambda: world.clock.t > 1020.0)
+    assert handle.snapshot()[0].state is StepState.RECONCILING
+    world.fleet.restore('drone1')
+    outcome = world.run(handle)
+    assert outcome.succeeded, outcome
+    assert world.fleet.executions == {'climb': 1}
+    assert {d[3] for d in world.fleet.dispatched} == {'climb'}
+    assert handle.snapshot()[0].attempt == 1
+    assert world.fleet.commands('drone1').count('takeoff') == 1
+
+
+def test_unreachable_past_the_deadline_ends_outcome_unknown_as_a_dead_letter():
+    world = World(reconciler=Reconciler(deadline_s=30.0, interval_s=2.0))
+    handle = world.coordinator.submit_operation('drone1', 'takeoff', TAKEOFF,
+                                                operation_id='gone')
+    world.until(lambda: world.fleet.executions['gone'] == 1)
+    world.fleet.drop('drone1')
+    lost_at = world.clock.t
+    outcome = world.run(handle, 60.0)
+    assert outcome.code == ErrorCode.OUTCOME_UNKNOWN and not outcome.retryable
+    assert world.clock.t - lost_at >= 30.0
+    assert 'could not be asked' in outcome.message
+    letter, = world.coordinator.dead_letters()
+    assert letter.error_code == ErrorCode.OUTCOME_UNKNOWN
+    assert {d[3] for d in world.fleet.dispatched} == {'gone'}
+    # Only an operator sends it again, under a new id.
+    world.fleet.restore('drone1')
+    retried, = world.coordinator.retry_dead_letters(['gone'])
+    world.run(retried)
+    assert retried.snapshot()[0].operation_id == 'gone~retry1'
+
+
+def test_safe_to_repeat_step_is_reconciled_first_and_retried_only_past_the_deadline():
+    world = World(reconciler=Reconciler(deadline_s=10.0, interval_s=2.0))
+    target = {'target': {'x_m': 30.0, 'y_m': 0.0}}
+    brief = world.coordinator.submit_operation('ugv1', 'go_to', target, operation_id='brief')
+    world.until(lambda: world.fleet.executions['brief'] == 1)
+    world.fleet.drop('ugv1')
+    world.fleet.restore('ugv1')
+    assert world.run(brief).succeeded
+    # Reattached by the same id: sent twice, run once.
+    assert [d[3] for d in world.fleet.dispatched] == ['brief', 'brief']
+    assert world.fleet.executions['brief'] == 1
+    long = world.coordinator.submit_operation(
+        'ugv1', 'go_to', {'target': {'x_m': -30.0, 'y_m': 0.0}}, operation_id='long')
+    world.until(lambda: world.fleet.executions['long'] == 1)
+    world.fleet.drop('ugv1')
+    world.until(lambda: long.snapshot()[0].state is StepState.RETRYING, 30.0)
+    world.fleet.restore('ugv1')
+    assert world.run(long).succeeded
+    assert [d[3] for d in world.fleet.dispatched][2:] == ['long', 'long~2']
+
+
+def test_robot_that_never_saw_the_id_gets_the_same_id():
+    world = World()
+    original = world.fleet.dispatch
+    sent = []
+
+    def lose_goal(request, on_done):
+        # The first goal is lost on the way and no goal response comes: the dispatcher
+        # ends it OUTCOME_UNKNOWN; the robot never heard of it.
+        sent.append(request.operation_id)
+        if len(sent) > 1:
+            original(request, on_done)
+            return
+        on_done(Outcome(ErrorCode.OUTCOME_UNKNOWN, 'no goal response', False))
+    world.fleet.dispatch = lose_goal
+    handle = world.coordinator.submit_operation('ugv1', 'capture_image', {},
+                                                operation_id='shot')
+    outcome = world.run(handle)
+    assert outcome.succeeded, outcome
+    assert sent == ['shot', 'shot']
+    assert handle.snapshot()[0].attempt == 1
+    assert world.fleet.executions == {'shot': 1}
+
+
+def test_shutdown_journals_in_flight_steps_reconciling_and_a_restart_runs_them_once(tmp_path):
+    path = str(tmp_path / 'journal.db')
+    clock = FakeClock()
+    fleet = FakeFleet(clock)
+    journal = Journal(path, clock=clock)
+    world = World(journal=journal, fleet=fleet, clock=clock)
+    handle = world.coordinator.submit_operation('drone1', 'takeoff', TAKEOFF,
+                                                operation_id='stop')
+    world.until(lambda: fleet.executions['stop'] == 1)
+    assert world.coordinator.shutdown() == 1
+    with pytest.raises(ExecutionError) as refused:
+        world.coordinator.submit_operation('ugv1', 'capture_image', {})
+    assert refused.value.code == ErrorCode.SHUTDOWN
+    # What a dispatcher closing delivers is left for the restart.
+    fleet.drop('drone1')
+    fleet.restore('drone1')
+    journal.close()
+    assert handle.snapshot()[0].state is StepState.RECONCILING
+    assert 'takeoff' not in [c for c in fleet.commands('drone1') if c == 'hold']
+    journal2 = Journal(path, clock=clock)
+    assert journal2.plan(handle.plan_id).steps['op'].state == StepState.RECONCILING
+    world2 = World(journal=journal2, fleet=fleet, clock=clock)
+    resumed, = world2.coordinator.resume()
+    outcome = world2.run(resumed)
+    assert outcome.succeeded, outcome
+    assert fleet.executions == {'stop': 1}
+    assert {d[3] for d in fleet.dispatched} == {'stop'}
+    journal2.close()
+
+
+def test_journal_write_failure_refuses_new_work_until_writes_succeed(tmp_path):
+    journal = Journal(str(tmp_path / 'journal.db'), clock=FakeClock())
+    faults = []
+
+    class Listener(Events):
+
+        def journal_changed(self, fault):
+            faults.append(fault)
+    world = World(journal=journal)
+    world.coordinator._listener = Listener()
+    first = world.coordinator.submit_operation('ugv1', 'capture_image', {},
+                                               operation_id='before')
+    world.run(first)
+    # The disk fills: SQLite's own limit on the database's pages is reached.
+    journal.set_max_size_bytes(journal.size_bytes())
+    # A plan large enough to need new pages.
+    big = Plan(plan_id='during', steps=tuple(
+        PlanStep(f'photo{i}', 'ugv1', 'capture_image', {}) for i in range(200)))
+    with pytest.raises(ExecutionError) as refused:
+        world.coordinator.submit_plan(big)
+    assert refused.value.code == ErrorCode.JOURNAL_UNAVAILABLE
+    assert world.coordinator.stats()['journal_fault']
+    with pytest.raises(ExecutionError) as again:
+        world.coordinator.submit_operation('ugv1', 'capture_image', {}, operation_id='next')
+    assert again.value.code == ErrorCode.JOURNAL_UNAVAILABLE
+    assert journal.plan('during') is None and journal.plan('op/next') is None
+    journal.set_max_size_bytes(0)
+    world.until(lambda: not world.coordinator.stats()['journal_fault'], 5.0)
+    assert faults[0] and faults[-1] == ''
+    after = world.coordinator.submit_operation('ugv1', 'capture_image', {},
+                                               operation_id='after')
+    assert world.run(after).succeeded
+    journal.close()

@@ -567,3 +567,43 @@ def test_a_failed_grouped_write_raises_when_the_block_exits(journal):
     # The block went on after the failing call; the writes around it still committed.
     assert done == ['went on']
     assert journal.operation('g-2') is not None
+
+
+def test_dead_letters_page_in_sql_and_count_per_robot(journal):
+    for index in range(5):
+        journal.add_dead_letter(_dead_letter(f'op{index}', robot_id='drone1' if index % 2
+                                             else 'boat1'))
+    pages = [[r.operation_id for r in journal.list_dead_letters(max_entries=2, offset=o)]
+             for o in (0, 2, 4)]
+    assert pages == [['op0', 'op1'], ['op2', 'op3'], ['op4']]
+    assert [r.operation_id for r in journal.list_dead_letters(offset=3)] == ['op3', 'op4']
+    assert [r.operation_id for r in journal.list_dead_letters('drone1', 1, 1)] == ['op3']
+    assert (journal.dead_letter_count(), journal.dead_letter_count('boat1')) == (5, 3)
+    with pytest.raises(ValueError):
+        journal.list_dead_letters(offset=-1)
+
+
+def test_prune_older_than_keeps_unfinished_plans_and_recent_records(journal, clock):
+    journal.record_plan('old', {'steps': []}, 10.0)
+    journal.finish_plan('old', {'state': 4})
+    journal.record_plan('running', {'steps': []}, 10.0)
+    journal.add_dead_letter(_dead_letter('stale', dead_letter_s=100.0))
+    clock.t = 5000.0
+    journal.record_plan('recent', {'steps': []}, 5000.0)
+    journal.finish_plan('recent', {'state': 4})
+    journal.add_dead_letter(_dead_letter('fresh', dead_letter_s=4900.0))
+    removed = journal.prune_older_than(2000.0)
+    assert (removed['plans'], removed['dead_letters']) == (1, 1)
+    assert journal.plan('old') is None
+    assert journal.plan('running') is not None and journal.plan('recent') is not None
+    assert [r.operation_id for r in journal.list_dead_letters()] == ['fresh']
+
+
+def test_a_size_capped_journal_fails_writes_as_a_full_disk_and_probes(journal):
+    journal.set_max_size_bytes(journal.size_bytes())
+    with pytest.raises(JournalError, match='full'):
+        journal.record_plan('big', {'steps': ['x' * 200] * 200}, 1.0)
+    assert journal.plan('big') is None
+    journal.set_max_size_bytes(0)
+    journal.probe()
+    assert journal.record_plan('big', {'steps': ['x' * 200] * 200}, 1.0)

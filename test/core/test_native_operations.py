@@ -23,7 +23,7 @@ is the simulator with those abilities added, the way the real bridges use them.
 
 from brain_execution.core.bridge import CommandHandle
 from brain_execution.core.errors import ErrorCode, ExecutionError
-from brain_execution.core.runtime import OperationState
+from brain_execution.core.operation import OperationState
 from brain_execution.core.state import Platform
 from brain_execution.sim.bridge import SimBridge
 import pytest

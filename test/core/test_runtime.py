@@ -27,7 +27,8 @@ from brain_execution.core.bridge import CommandHandle
 from brain_execution.core.envelope import SafetyEnvelope
 from brain_execution.core.errors import ErrorCode
 from brain_execution.core.geo import GeoPoint
-from brain_execution.core.runtime import OperationState, RobotRuntime
+from brain_execution.core.operation import OperationState
+from brain_execution.core.runtime import RobotRuntime
 from brain_execution.core.state import Platform
 from brain_execution.sim.bridge import SimBridge
 import pytest
@@ -373,11 +374,25 @@ def test_same_operation_id_for_another_operation_is_refused():
     robot = airborne()
     first = robot.runtime.submit('go_to', {'target': FAR}, operation_id='move-1')
     other = robot.runtime.submit('capture_image', {}, operation_id='move-1')
-    assert other.outcome.code == ErrorCode.INVALID_PARAMETERS
+    assert other.outcome.code == ErrorCode.OPERATION_ID_CONFLICT
+    assert not other.outcome.retryable and not other.started
     assert 'move-1' in other.outcome.message and 'go_to' in other.outcome.message
     assert robot.runtime.query('move-1') is first
     assert first.state is OperationState.RUNNING
     assert robot.commands('capture_image') == []
+
+
+def test_same_operation_id_with_other_parameters_is_refused_naming_the_field():
+    robot = airborne()
+    first = robot.runtime.submit('go_to', {'target': FAR}, operation_id='move-1')
+    go_to_count = len(robot.commands('go_to'))
+    other = robot.runtime.submit('go_to', {'target': dict(FAR, altitude_m=12.0)},
+                                 operation_id='move-1')
+    assert other is not first
+    assert other.outcome.code == ErrorCode.OPERATION_ID_CONFLICT
+    assert 'parameters.target.altitude_m: 12.0 != 10.0' in other.outcome.message
+    assert len(robot.commands('go_to')) == go_to_count
+    assert first.state is OperationState.RUNNING and first.started
 
 
 def test_generated_operation_ids_are_unique():
@@ -480,9 +495,22 @@ def test_shutdown_ends_running_operations_and_holds():
     robot.runtime.shutdown()
     for record in (motion, sensing):
         assert record.outcome.code == ErrorCode.SHUTDOWN
-        assert record.outcome.retryable
+        # They started: a caller reconciles by id, never re-sends them under a new one.
+        assert not record.outcome.retryable and record.started
     assert robot.commands('hold') == [robot.clock.t]
     assert robot.runtime.active_records() == []
+
+
+def test_stop_refuses_new_goals_but_not_emergencies_and_can_land():
+    robot = airborne()
+    moving(robot)
+    handle = robot.runtime.stop('test stop', safe_action='land')
+    assert handle is not None and robot.commands('land') == [robot.clock.t]
+    late = robot.runtime.submit('capture_image', {})
+    assert late.outcome.code == ErrorCode.SHUTDOWN and not late.started
+    assert 'test stop' in late.outcome.message
+    robot.runtime.submit('emergency_stop', {'reason': 'still wins'})
+    assert robot.commands('emergency_stop')
 
 
 def test_history_size_must_be_positive():

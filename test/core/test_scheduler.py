@@ -459,7 +459,7 @@ def test_snapshot_lists_steps_in_plan_order():
 
 # --- restore -----------------------------------------------------------------------------------
 
-def test_restore_brings_running_steps_back_as_unknown():
+def test_restore_brings_running_steps_back_as_reconciling():
     plan = _fleet_plan()
     scheduler = PlanScheduler(max_concurrency=10)
     scheduler.restore_plan(plan, {
@@ -473,16 +473,20 @@ def test_restore_brings_running_steps_back_as_unknown():
     assert scheduler.unresolved_steps() == (('fleet', plan.step('photo')),
                                             ('fleet', plan.step('drive')))
     photo = scheduler.status('fleet', 'photo')
-    assert (photo.state, photo.attempt, photo.first_started_s) == (StepState.UNKNOWN, 2, 5.0)
+    assert (photo.state, photo.attempt, photo.first_started_s) == (StepState.RECONCILING, 2, 5.0)
     assert 'outcome unknown' in photo.message
     # Unknown steps hold their robots; nothing else of the plan can start yet.
     assert _ready(scheduler, 20.0) == []
     assert _ready(scheduler, 30.0) == [('fleet', 'sail')]
-    # The robot says: photo still runs (same attempt), drive never arrived (resend).
+    # The robot says: photo still runs (same attempt), drive never arrived (the same id is
+    # sent: never a new attempt straight from RECONCILING).
     scheduler.mark_running('fleet', 'photo', 21.0, resumed=True)
-    scheduler.mark_running('fleet', 'drive', 21.0)
+    with pytest.raises(ExecutionError, match='start not allowed from RECONCILING'):
+        scheduler.mark_running('fleet', 'drive', 21.0)
+    drive_attempt = scheduler.status('fleet', 'drive').attempt
+    scheduler.mark_running('fleet', 'drive', 21.0, resumed=True)
     assert scheduler.status('fleet', 'photo').attempt == 2
-    assert scheduler.status('fleet', 'drive').attempt == 1
+    assert scheduler.status('fleet', 'drive').attempt == drive_attempt
     assert scheduler.unresolved_steps() == ()
     scheduler.mark_succeeded('fleet', 'photo', 22.0)
     scheduler.mark_succeeded('fleet', 'drive', 22.0)
@@ -513,10 +517,10 @@ def test_restore_of_a_canceled_plan_starts_nothing():
     assert [step.step_id for _, step in scheduler.unresolved_steps()] == ['up']
     # The journal hears about the unknown outcome and the skipped steps.
     assert recorder.steps[0][1].step_id == 'up'
-    assert recorder.steps[0][1].state is StepState.UNKNOWN
+    assert recorder.steps[0][1].state is StepState.RECONCILING
     assert sum(status.state is StepState.SKIPPED for _, status in recorder.steps) == 5
     # A canceled plan's step is not sent again, but one still running may be resumed.
-    with pytest.raises(ExecutionError, match='the plan was canceled'):
+    with pytest.raises(ExecutionError, match='not allowed from RECONCILING'):
         scheduler.mark_running('fleet', 'up', 1.0)
     scheduler.mark_running('fleet', 'up', 1.0, resumed=True)
     scheduler.mark_reconciling('fleet', 'up', 1.5, message='link lost')
@@ -545,7 +549,7 @@ def test_journal_from_the_listener_restores_to_the_same_state():
     after = PlanScheduler(max_concurrency=10)
     after.restore_plan(_compensated_plan(), journal, now=3.0, accepted_s=0.0)
     assert [s.state for s in after.snapshot('c')] == [
-        StepState.SUCCEEDED, StepState.UNKNOWN, StepState.SUCCEEDED, StepState.UNKNOWN,
+        StepState.SUCCEEDED, StepState.RECONCILING, StepState.SUCCEEDED, StepState.RECONCILING,
         StepState.PENDING]
     after.mark_succeeded('c', 'go', 4.0)
     after.mark_failed('c', 'plain', 4.0, code=ErrorCode.TIMEOUT, message='t')

@@ -36,9 +36,9 @@ _EXPECTED = {
                                            'params_file', 'use_sim_time', 'log_level',
                                            'respawn'}),
     'fleet.launch.py': ('describe_fleet', {'fleet', 'use_sim_time', 'log_level', 'respawn',
-                                           'journal_path'}),
+                                           'journal_path', 'fleet_sim'}),
     'sim.launch.py': ('describe_simulation', {'fleet', 'rviz', 'use_sim_time', 'log_level',
-                                              'respawn', 'journal_path'}),
+                                              'respawn', 'journal_path', 'fleet_sim'}),
 }
 
 
@@ -95,7 +95,7 @@ def test_keywords_of_the_launch_files_match_the_runners(repo_root):
     tree = ast.parse((_LAUNCH / 'fleet.launch.py').read_text())
     (call,) = _calls(tree, 'describe_fleet')
     launch_keywords = {k.arg: _read_arguments(k.value) for k in call.keywords}
-    keywords = ('use_sim_time', 'log_level', 'respawn', 'journal_path')
+    keywords = ('use_sim_time', 'log_level', 'respawn', 'journal_path', 'fleet_sim')
     assert launch_keywords == {k: {k} for k in keywords}
     fleet_file = str(repo_root / 'config' / 'fleets' / 'demo.yaml')
     arguments = runner.parse_arguments([fleet_file, '--journal-path', '/tmp/j.db',
@@ -133,8 +133,51 @@ def test_fleet_nodes_carry_the_fleet_file(repo_root, tmp_path, monkeypatch):
     journal = tmp_path / 'state' / 'brain_execution' / 'demo' / 'journal.db'
     assert coordinator['journal_path'] == str(journal)
     assert journal.parent.is_dir()
-    assert coordinator['robots'] == ['drone1:drone', 'rover1:ground', 'boat1:surface']
+    # The per-robot form, in fleet file order: each robot's namespace reaches the coordinator.
+    assert 'robots' not in coordinator
+    assert coordinator['robot_ids'] == ['drone1', 'rover1', 'boat1']
+    assert {k: v for k, v in coordinator.items() if k.startswith('robots.')} == {
+        'robots.drone1.platform': 'drone', 'robots.drone1.namespace': '/drone1',
+        'robots.rover1.platform': 'ground', 'robots.rover1.namespace': '/rover1',
+        'robots.boat1.platform': 'surface', 'robots.boat1.namespace': '/boat1'}
     assert coordinator['retry.max_attempts'] == 3
+
+
+def test_fleet_sim_option_hosts_the_fleet_files_robots_in_one_process(
+        repo_root, tmp_path, monkeypatch):
+    from brain_execution.deploy import fleet_sim
+
+    monkeypatch.setenv('XDG_STATE_HOME', str(tmp_path / 'state'))
+    path = str(repo_root / 'config' / 'fleets' / 'demo.yaml')
+    fleet = load_fleet(path)
+    described = nodes.describe_fleet(fleet, fleet_sim=True, use_sim_time=True)
+    assert [(d.executable, d.namespace) for d in described] == [
+        ('fleet_sim', '/'), ('coordinator', '/execution')]
+    assert described[0].arguments == ('--fleet', fleet.source, '--use-sim-time')
+    assert described == runner.describe(runner.parse_arguments(
+        [path, '--fleet-sim', '--use-sim-time']))
+    # fleet_sim gives each robot the parameters its own process would get.
+    hosted = fleet_sim.robots_from_arguments(
+        fleet_sim.parse_arguments(list(described[0].arguments)), nodes.config_path)
+    alone = nodes.describe_fleet(fleet, use_sim_time=True)[:-1]
+    assert [r.namespace for r in hosted] == [d.namespace for d in alone]
+    for robot, description in zip(hosted, alone):
+        files = tuple(p for p in description.parameters if isinstance(p, str))
+        (values,) = [p for p in description.parameters if not isinstance(p, str)]
+        assert (robot.params_files, dict(robot.parameters)) == (files, values)
+
+
+def test_fleet_sim_keeps_ros_arguments_but_not_name_remappings():
+    from brain_execution.deploy.fleet_sim import split_ros_arguments
+
+    kept, dropped = split_ros_arguments([
+        'fleet_sim', '--count', '2', '--ros-args', '--log-level', 'info', '--ros-args', '-r',
+        '__node:=fleet_sim', '-r', '__ns:=/', '-p', 'state_rate_hz:=2.0', '--params-file',
+        '/f.yaml', '-r', 'robot_executor:__ns:=/x', '-r', 'fix:=gps', '--', '--after'])
+    assert kept == ['--log-level', 'info', '-p', 'state_rate_hz:=2.0', '--params-file',
+                    '/f.yaml', '-r', 'fix:=gps']
+    assert dropped == ['-r', '__node:=fleet_sim', '-r', '__ns:=/', '-r',
+                       'robot_executor:__ns:=/x']
 
 
 def test_journal_defaults_to_the_user_state_directory(tmp_path):
@@ -160,11 +203,22 @@ def test_robot_launch_arguments_default_to_the_platform_file():
         nodes.parse_flag('respawn', 'maybe')
 
 
-def test_coordinator_refuses_robots_it_cannot_reach(tmp_path):
+def test_coordinator_reaches_robots_in_nested_namespaces(tmp_path):
     fleet = load_fleet('f.yaml', text='robots: [{id: drone1, namespace: /site_a/drone1, '
                                       'platform: drone, bridge: sim}]')
-    with pytest.raises(ValueError, match='namespace /site_a/drone1 is not /drone1'):
-        nodes.describe_fleet(fleet, journal_path=str(tmp_path / 'j.db'))
+    executor, coordinator = nodes.describe_fleet(fleet, journal_path=str(tmp_path / 'j.db'))
+    assert executor.namespace == '/site_a/drone1'
+    (values,) = coordinator.parameters
+    assert values['robot_ids'] == ['drone1']
+    assert values['robots.drone1.namespace'] == '/site_a/drone1'
+    assert values['robots.drone1.platform'] == 'drone'
+    # The runner's parameters file keeps the dotted names as the node declares them.
+    command = runner.command_line(coordinator, str(tmp_path))
+    params_file = command[command.index('--params-file') + 1]
+    with open(params_file, encoding='utf-8') as stream:
+        written = yaml.safe_load(stream)
+    assert written['/execution/coordinator']['ros__parameters'][
+        'robots.drone1.namespace'] == '/site_a/drone1'
 
 
 def test_runner_command_lines_are_launch_ros_command_lines(tmp_path):

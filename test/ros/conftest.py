@@ -28,6 +28,7 @@ import json
 import os
 import signal
 import subprocess
+import tempfile
 import threading
 import time
 import typing
@@ -47,6 +48,9 @@ from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from std_msgs.msg import String
 
 DOMAIN_ID = 101 + os.getpid() % 100
+# Executors keep their operation records under $ROS_HOME (see operation_record.path): the
+# session's own, so that tests never read another run's record nor litter ~/.ros.
+ROS_HOME = tempfile.mkdtemp(prefix='brain_execution_ros_home_')
 DISCOVERY_TIMEOUT_S = 30.0
 RESULT_TIMEOUT_S = 60.0
 
@@ -54,7 +58,7 @@ RESULT_TIMEOUT_S = 60.0
 def _env() -> typing.Dict[str, str]:
     env = dict(os.environ)
     env.update({'ROS_DOMAIN_ID': str(DOMAIN_ID), 'ROS_AUTOMATIC_DISCOVERY_RANGE': 'LOCALHOST',
-                'PYTHONUNBUFFERED': '1'})
+                'PYTHONUNBUFFERED': '1', 'ROS_HOME': ROS_HOME})
     return env
 
 
@@ -258,21 +262,48 @@ def module_start_sim_nav2(tmp_path_factory):
     yield from _stopping_after(start, started)
 
 
+class SimMavrosProcess(SimNav2Process):
+    """A ``sim_mavros`` process: MAVROS's interface under ``<namespace>/mavros``."""
+
+    def __init__(self, namespace: str, log_path: str, **kwargs):
+        super().__init__(namespace, log_path, **kwargs)
+        self.node_name = f'{namespace}/sim_mavros'
+
+
+@pytest.fixture(scope='module')
+def module_start_sim_mavros(tmp_path_factory):
+    """Return a function starting sim_mavros processes, stopped after the module."""
+    log_dir = tmp_path_factory.mktemp('sim_mavros')
+    started = []
+
+    def start(namespace: str, parameters: typing.Mapping[str, typing.Any] = None
+              ) -> SimMavrosProcess:
+        process = SimMavrosProcess(
+            namespace, str(log_dir / f'{namespace.strip("/").replace("/", "_")}.log'),
+            command=node_command('sim_mavros', namespace=namespace, parameters=parameters))
+        started.append(process)
+        return process
+
+    yield from _stopping_after(start, started)
+
+
 class SimEvents:
     """
-    What a sim_nav2 robot reported it did (its ``sim_nav2/events``), as dicts, in order.
+    What a simulated robot reported it did (e.g. ``sim_nav2/events``), as dicts, in order.
 
     Transient local: the events from before the subscription are delivered too.
+
+    :param topic: the events topic under namespace (``sim_mavros/events`` for sim_mavros).
     """
 
     QOS = QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE,
                      durability=DurabilityPolicy.TRANSIENT_LOCAL)
 
-    def __init__(self, node, namespace: str):
+    def __init__(self, node, namespace: str, topic: str = 'sim_nav2/events'):
         self._events: typing.List[dict] = []
         self._changed = threading.Condition()
         self._subscription = node.create_subscription(
-            String, f'{namespace}/sim_nav2/events', self._on_event, self.QOS)
+            String, f'{namespace}/{topic}', self._on_event, self.QOS)
 
     def _on_event(self, msg: String) -> None:
         with self._changed:
@@ -316,7 +347,12 @@ class GoalRun:
         self.result = None
         self.status = None
         self.feedback = []
+        self.running = threading.Event()  # set by the first feedback: the goal is executing
         self.sent_s = time.time()
+
+    def _on_feedback(self, msg) -> None:
+        self.feedback.append(msg.feedback)
+        self.running.set()
 
     def _on_goal(self, future) -> None:
         self.goal_handle = future.result()
@@ -377,7 +413,7 @@ class RosSide:
         run = GoalRun(self.operations)
         future = self.operations.send_goal_async(
             robot_id, operation, fields or {},
-            feedback_callback=lambda msg: run.feedback.append(msg.feedback))
+            feedback_callback=run._on_feedback)
         future.add_done_callback(run._on_goal)
         return run
 

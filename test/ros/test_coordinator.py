@@ -47,6 +47,8 @@ from hypothesis import strategies as st
 import pytest
 from rclpy.action import ActionClient
 
+from .topic_log import TopicLog
+
 _TIMEOUT_S = 60.0
 _BACKOFF_S = 0.2
 _JITTER = 0.2  # the coordinator's default retry.jitter
@@ -91,6 +93,9 @@ class CoordinatorProcess(NodeProcess):
                         'breaker.reset_timeout_s': _RESET_TIMEOUT_S,
                         'retry.initial_backoff_s': _BACKOFF_S, 'link_timeout_s': 2.0,
                         'discovery_timeout_s': 3.0, 'max_pending_steps': _MAX_PENDING,
+                        # A lost robot's step is reconciled first; go_to is safe_to_repeat,
+                        # so past this deadline it goes back to the retry policy.
+                        'reconcile_deadline_s': 3.0, 'reconcile_interval_s': 1.0,
                         'feedback_rate_hz': 0.5})
         super().__init__(command, log_path=self.log_path, env=_node_env(domain_id))
 
@@ -137,15 +142,14 @@ class Observer:
         self.node = node
         # The action clients below live in the node's default group.
         self.serial = SerialCalls(node)
-        self._cond = threading.Condition()
-        self.messages = collections.defaultdict(list)
-        for kind, msg_type, topic, qos in (
-                ('events', OperationStatus, '/execution/events', EVENTS_QOS),
-                ('dead', DeadLetter, '/execution/dead_letters', EVENTS_QOS),
-                ('circuits', CircuitState, '/execution/circuit_states', EVENTS_QOS),
-                ('diag', DiagnosticArray, '/diagnostics', 10)):
-            node.create_subscription(msg_type, topic,
-                                     lambda msg, kind=kind: self._on(kind, msg), qos)
+        self.logs = {kind: TopicLog(node, msg_type, topic, qos, keep=keep)
+                     for kind, msg_type, topic, qos, keep in (
+                         ('events', OperationStatus, '/execution/events', EVENTS_QOS, None),
+                         ('dead', DeadLetter, '/execution/dead_letters', EVENTS_QOS, None),
+                         ('circuits', CircuitState, '/execution/circuit_states', EVENTS_QOS,
+                          None),
+                         # Only the latest few arrays matter.
+                         ('diag', DiagnosticArray, '/diagnostics', 10, 20))}
         qos = intake_qos(1000)
         self.plans = ActionClient(node, ExecutePlan, '/execution/execute_plan',
                                   goal_service_qos_profile=qos, result_service_qos_profile=qos,
@@ -159,36 +163,17 @@ class Observer:
                                            ('retry_dead_letters', RetryDeadLetters),
                                            ('reset_circuit', ResetCircuit))}
 
-    def _on(self, kind: str, msg) -> None:
-        with self._cond:
-            if kind == 'diag':
-                # Only the latest few arrays matter.
-                self.messages[kind] = self.messages[kind][-20:]
-            self.messages[kind].append(msg)
-            self._cond.notify_all()
-
     def wait_for(self, kind: str, predicate, timeout_s: float = _TIMEOUT_S):
         """Return the first message of ``kind`` satisfying predicate, or None on timeout."""
-        deadline = time.monotonic() + timeout_s
-        with self._cond:
-            while True:
-                for msg in self.messages[kind]:
-                    if predicate(msg):
-                        return msg
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return None
-                self._cond.wait(remaining)
+        return self.logs[kind].wait(predicate, timeout_s)
 
     def events(self, **fields) -> typing.List[OperationStatus]:
-        with self._cond:
-            return [m for m in self.messages['events']
-                    if all(getattr(m, k) == v for k, v in fields.items())]
+        return [m for m in self.logs['events'].snapshot()
+                if all(getattr(m, k) == v for k, v in fields.items())]
 
     def diagnostics(self, predicate, timeout_s: float = 15.0) -> typing.Optional[dict]:
         """Return the statuses (name -> status) of the first fresh array satisfying predicate."""
-        with self._cond:
-            self.messages['diag'] = []
+        self.logs['diag'].clear()
         found = self.wait_for('diag', lambda a: predicate({s.name: s for s in a.status}),
                               timeout_s)
         return None if found is None else {s.name: s for s in found.status}
@@ -472,7 +457,7 @@ def test_robot_killed_mid_go_to_ends_in_a_dead_letter(fleet, start_executor):
     took = run.ended_mono - killed_mono
     print(f'\nrobot loss: goal ended {took:.1f} s after SIGKILL, {result.attempts} attempts, '
           f'{result.error_code}: {result.error_msg}')
-    assert took < 25.0
+    assert took < 40.0
     assert run.status == GoalStatus.STATUS_ABORTED
     assert result.error_code == ErrorCode.COMMUNICATION_FAILURE, result
     assert result.attempts == 3, result

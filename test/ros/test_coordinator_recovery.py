@@ -32,11 +32,13 @@ import uuid
 from brain_execution.bridges.serial_calls import SerialCalls
 from brain_execution.ros.processes import config_file, node_command, NodeProcess
 from brain_execution.ros.qos import EVENTS_QOS, intake_qos
+from brain_execution.ros.service_calls import call_until_answered
 from brain_execution_interfaces.action import ExecutePlan
 from brain_execution_interfaces.msg import OperationStatus, PlanStep
 from brain_execution_interfaces.srv import QueryOperation
 import pytest
 from rclpy.action import ActionClient
+
 
 _ROUNDS = 10
 _DISCOVERY_TIMEOUT_S = 30.0
@@ -60,12 +62,7 @@ def _env(ros):
 
 
 def _call(client, request, timeout_s=_CALL_TIMEOUT_S):
-    done = threading.Event()
-    future = client.call_async(request)
-    future.add_done_callback(lambda f: done.set())
-    if not done.wait(timeout_s):
-        return None
-    return future.result()
+    return call_until_answered(client, request, timeout_s)
 
 
 def _plan(plan_id, robots, round_index):

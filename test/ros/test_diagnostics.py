@@ -125,6 +125,11 @@ def test_queue_warns_near_its_limit(pending, limit, level):
      ERROR, 'closed'),
     ({'queue_depth': 40, 'last_commit_latency_s': 0.8, 'db_bytes': 1}, WARN, 'slow'),
     ({'queue_depth': 0, 'last_commit_latency_s': 0.5, 'db_bytes': 1}, OK, 'durable'),
+    ({'queue_depth': 0, 'last_commit_latency_s': 0.01, 'db_bytes': 1, 'fault': ''}, OK,
+     'durable'),
+    ({'queue_depth': 0, 'last_commit_latency_s': 0.01, 'db_bytes': 1,
+      'fault': 'result of op1: database or disk is full'}, ERROR,
+     'JOURNAL_UNAVAILABLE: a write was not stored (result of op1: database or disk is full)'),
 ])
 def test_journal(journal, level, text):
     status = build_diagnostics({'journal': journal}, stamp=STAMP).status[0]

@@ -138,13 +138,14 @@ def test_a_lost_result_is_taken_from_the_robots_answer(dispatcher, robot):
     assert 'result' in outcome.message and 'query_operation' in outcome.message, outcome
 
 
-def test_an_operation_the_robot_forgot_fails_retryably(dispatcher, robot):
+def test_an_operation_the_robot_forgot_ends_outcome_unknown(dispatcher, robot):
     operation_id = f'forgotten_{uuid.uuid4().hex[:6]}'
     box, done = _dispatch(dispatcher, robot, operation_id)
     assert done.wait(_WAIT_S), 'a dispatch the robot no longer knows never ended'
     outcome = box['outcome']
-    assert outcome.code == ErrorCode.COMMUNICATION_FAILURE, outcome
-    assert outcome.retryable
+    # Reconciled by the engine (same id), not retried under a new one.
+    assert outcome.code == ErrorCode.OUTCOME_UNKNOWN, outcome
+    assert not outcome.retryable
     assert operation_id in outcome.message, outcome
 
 

@@ -25,7 +25,6 @@ import math
 import os
 from pathlib import Path
 import statistics
-import sys
 import threading
 import time
 import typing
@@ -33,13 +32,12 @@ import uuid
 
 from action_msgs.msg import GoalStatus
 from brain_execution.core.errors import ErrorCode
-from brain_execution.ros.processes import NodeProcess
+from brain_execution.ros.processes import NodeProcess, program_command
 import psutil
 import pytest
 
 pytestmark = pytest.mark.load
 
-_FLEET_SCRIPT = Path(__file__).resolve().parent / 'fleet_process.py'
 _DISCOVERY_TIMEOUT_S = 60.0
 _FLEET_SIZE = 20
 
@@ -166,17 +164,19 @@ def _codes(goals: typing.Iterable[_Goal]) -> typing.Dict[str, int]:
 
 @pytest.fixture
 def fleet(ros, tmp_path):
-    """Start fleet_process.py with _FLEET_SIZE drones; return (process, robot ids)."""
+    """Start fleet_sim with _FLEET_SIZE drones on two threads; return (process, robot ids)."""
     prefix = f'load_{uuid.uuid4().hex[:6]}'
     env = dict(os.environ)
     env.update({'ROS_DOMAIN_ID': str(ros.context.get_domain_id()),
                 'ROS_AUTOMATIC_DISCOVERY_RANGE': 'LOCALHOST', 'PYTHONUNBUFFERED': '1'})
     log_path = tmp_path / 'fleet.log'
-    process = NodeProcess([sys.executable, str(_FLEET_SCRIPT), str(_FLEET_SIZE), prefix],
+    process = NodeProcess(program_command('fleet_sim', module='brain_execution.deploy.fleet_sim',
+                                          arguments=['--count', str(_FLEET_SIZE), '--prefix',
+                                                     f'{prefix}_', '--threads', '2']),
                           log_path=str(log_path), env=env)
     process.log_path = log_path
     try:
-        yield process, [f'{prefix}_{i}' for i in range(_FLEET_SIZE)]
+        yield process, [f'{prefix}_{i}' for i in range(1, _FLEET_SIZE + 1)]
     finally:
         process.stop()
 

@@ -35,9 +35,11 @@ from brain_execution.core.plan import plan_from_yaml
 from brain_execution.deploy.nodes import describe_fleet
 from brain_execution.deploy.runner import FleetRunner
 from brain_execution.ros.recorder import mission_topics, MissionRecorder
+from brain_execution.ros.service_calls import call_until_answered
 from brain_execution.ros.standard_views import LATCHED_QOS, TF_QOS
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import PolygonStamped
+import matplotlib.image
 from nav_msgs.msg import Odometry, Path
 import pytest
 from rcl_interfaces.srv import GetParameters
@@ -126,11 +128,9 @@ def _parameters(node, name, names):
     client = node.create_client(GetParameters, f'{name}/get_parameters')
     try:
         assert client.wait_for_service(timeout_sec=DISCOVERY_TIMEOUT_S), name
-        done = threading.Event()
-        future = client.call_async(GetParameters.Request(names=names))
-        future.add_done_callback(lambda _: done.set())
-        assert done.wait(10.0)
-        values = future.result().values
+        response = call_until_answered(client, GetParameters.Request(names=names), 20.0)
+        assert response is not None, f'{name}/get_parameters never answered'
+        values = response.values
         return {n: (v.string_value, v.double_value, v.integer_value, list(v.string_array_value))
                 for n, v in zip(names, values)}
     finally:
@@ -147,9 +147,12 @@ def test_runner_starts_the_fleet_files_nodes_with_its_parameters(mission_fleet, 
     assert values['sim.initial_battery_percent'][1] == 95.0
     assert values['limits.max_speed_mps'][1] == 12.0
     assert values['views.map_origin.latitude_deg'][1] == pytest.approx(47.397742)
+    # The fleet in the coordinator's per-robot form: each robot reached in its namespace.
+    namespaces = [f'robots.{r.robot_id}.namespace' for r in fleet.robots]
     values = _parameters(module_ros.node, '/execution/coordinator',
-                         ['robots', 'retry.max_attempts', 'journal_path'])
-    assert values['robots'][3] == [f'{r.robot_id}:{r.platform.value}' for r in fleet.robots]
+                         ['robot_ids', 'retry.max_attempts', 'journal_path'] + namespaces)
+    assert values['robot_ids'][3] == [r.robot_id for r in fleet.robots]
+    assert [values[n][0] for n in namespaces] == [r.namespace for r in fleet.robots]
     assert values['retry.max_attempts'][2] == 3
     assert values['journal_path'][0].endswith('journal.db')
     assert set(runner.pids()) == {f'{r.namespace}/robot_executor' for r in fleet.robots} | {
@@ -328,6 +331,51 @@ def test_cli_runs_a_mission_and_operates_the_coordinator(mission_fleet, tmp_path
         refused.stdout + refused.stderr
     release = _cli('estop', '--release', boat)
     assert release.returncode == 0 and boat in release.stdout, release.stderr
+
+
+def test_report_of_a_real_plan_with_a_failure(mission_fleet, module_ros, tmp_path):
+    """A plan whose go_to leaves the geofence: the report has every step and outcome."""
+    fleet, _, client = mission_fleet
+    drone, rover, _ = (r.robot_id for r in fleet.robots)
+    plan_id = f'report-{_SUFFIX}'
+    bag = tmp_path / 'mission'
+    recorder = MissionRecorder(module_ros.node, bag,
+                               mission_topics(r.namespace for r in fleet.robots[:2]))
+    plan = plan_from_yaml(yaml.safe_dump({'plan_id': plan_id, 'steps': [
+        {'id': 'up', 'robot': drone, 'operation': 'takeoff',
+         'parameters': {'altitude_m': 3.0, 'climb_speed_mps': 3.0}, 'compensation': 'land'},
+        {'id': 'away', 'robot': drone, 'operation': 'go_to', 'depends_on': ['up'],
+         'parameters': {'target': {'x_m': 900.0, 'y_m': 0.0, 'altitude_m': 3.0}}},
+        {'id': 'after', 'robot': drone, 'operation': 'hover', 'depends_on': ['away'],
+         'parameters': {'duration_s': 0.5}},
+        {'id': 'look', 'robot': rover, 'operation': 'capture_image'}]}))
+    try:
+        result = client.run_plan(goal_from_plan(plan), result_timeout_s=120.0)
+    finally:
+        path = recorder.close()
+    assert result.error_code == 11, result.error_msg  # GEOFENCE_VIOLATION
+    journal = _parameters(module_ros.node, '/execution/coordinator',
+                          ['journal_path'])['journal_path'][0]
+    # The coordinator is running: the report reads its journal beside it.
+    done = _cli('report', plan_id, '--journal', journal, '--recording', path,
+                '--output', str(tmp_path / 'report'), '--json')
+    assert done.returncode == 0, done.stderr
+    document = json.loads(done.stdout)
+    assert document['outcome'] == 'FAILED'
+    assert document['steps'] == {'up': 'COMPENSATED', 'away': 'FAILED', 'after': 'SKIPPED',
+                                 'look': 'SUCCEEDED'}
+    page = (tmp_path / 'report' / 'report.html').read_text()
+    for text in ('up', 'away', 'after', 'look', 'COMPENSATED', 'FAILED', 'SKIPPED',
+                 'SUCCEEDED', 'GEOFENCE_VIOLATION', 'land: done', drone, rover):
+        assert text in page, text
+    assert set(document['images']) == {'timeline', 'tracks'}
+    for image in document['images'].values():
+        with open(image, 'rb') as stream:
+            assert stream.read(8) == b'\x89PNG\r\n\x1a\n'
+        decoded = matplotlib.image.imread(image)
+        assert decoded.shape[0] > 100 and decoded.shape[1] > 100
+    unknown = _cli('report', 'no-such-plan', '--journal', journal)
+    assert unknown.returncode == 2 and "no plan 'no-such-plan'" in unknown.stderr
 
 
 def test_cli_without_a_coordinator_fails_with_status_1():

@@ -347,5 +347,6 @@ def test_a_bad_nmea_parameter_stops_the_executor_with_one_line(start_executor):
     executor = start_executor('nmea_boat', parameters={'nmea.transport': 'carrier_pigeon'})
     assert executor.process.wait(timeout=30.0) == 2
     lines = [line for line in executor.log().splitlines() if line.strip()]
-    assert lines[-1].startswith("robot_executor: bridge 'nmea': nmea.transport="), lines
+    assert lines[-1].startswith('robot_executor: invalid parameter: '), lines
+    assert "bridge 'nmea': nmea.transport=" in lines[-1], lines
     assert "'carrier_pigeon' unknown" in lines[-1]

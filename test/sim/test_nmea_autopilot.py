@@ -184,11 +184,24 @@ def test_fault_switches_are_validated_all_at_once():
     assert faults.link_drop and faults.noise == 0.5
 
 
-def _simulation(**faults) -> Simulation:
+def _simulation(moored_throttle_mps=None, **faults) -> Simulation:
     log = EventLog()
     return Simulation(boat=Boat(heading_deg=90.0, throttle_mps=2.0), autopilot=Autopilot(log),
                       talker=Talker(home=_HOME, utc_start=_UTC),
-                      faults=LinkFaults(**faults), corrupter=Corrupter(0), events=log)
+                      faults=LinkFaults(**faults), corrupter=Corrupter(0), events=log,
+                      moored_throttle_mps=moored_throttle_mps)
+
+
+def test_a_moored_boat_lies_still_until_a_route_engages_then_makes_way():
+    simulation = _simulation(moored_throttle_mps=2.0)
+    simulation.advance_to(30.0)
+    still = simulation.boat.state()
+    assert (still.x_m, still.y_m, still.speed_mps) == (0.0, 0.0, 0.0)
+    simulation.receive(_apb(90.0).encode() + b'\r\n')
+    simulation.advance_to(40.0)
+    # Under way east at the skipper's throttle (1 s to reach 2 m/s, as from a standstill).
+    assert simulation.boat.state().speed_mps == pytest.approx(2.0)
+    assert simulation.boat.state().x_m == pytest.approx(20.0 - 1.0, abs=0.3)
 
 
 def test_the_simulation_is_deterministic_in_its_own_time():

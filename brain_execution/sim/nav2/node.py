@@ -61,6 +61,10 @@ ROS Parameters (read-only but the faults):
 * battery_percent (float): initial charge, %.
 * rate_hz (float): simulation and odometry rate.
 * cmd_vel_timeout_s (float): a pause in the simulation longer than this stops the base.
+* clock_rate (float, 0.1..20, default 1.0): sim seconds per wall second. Any value but 1.0
+  makes this simulator own the clock: it publishes ``/clock`` at that rate and follows it,
+  so the robot drives (and its battery drains) that much faster in wall time, while every
+  duration stays in sim time (see :mod:`brain_execution.sim.clock`).
 """
 
 import json
@@ -70,6 +74,7 @@ import typing
 
 from action_msgs.msg import GoalStatus
 from brain_execution.core.errors import ExecutionError
+from brain_execution.sim.clock import declare_clock_rate
 from brain_execution.sim.vehicle import GroundVehicle, MotionLimits
 from builtin_interfaces.msg import Duration
 from geometry_msgs.msg import PoseStamped, PoseWithCovarianceStamped
@@ -81,6 +86,7 @@ from nav_msgs.msg import Odometry
 from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
 import rclpy
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
+from rclpy.exceptions import InvalidParameterValueException
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.parameter import Parameter
@@ -210,6 +216,8 @@ class SimNav2Node(Node):
     # --- parameters ----------------------------------------------------------------------
 
     def _declare(self) -> typing.Dict[str, typing.Any]:
+        # First: the node follows its own /clock before any timer or stamp reads the clock.
+        self._clock_owner = declare_clock_rate(self)
         table = (
             ('global_frame', 'map'), ('odom_frame', 'odom'), ('robot_base_frame', 'base_link'),
             ('start_pose', Parameter.Type.DOUBLE_ARRAY), ('docks', Parameter.Type.STRING_ARRAY),
@@ -499,7 +507,8 @@ def main(args=None) -> int:
         executor = SingleThreadedExecutor()
         executor.add_node(node)
         executor.spin()
-    except ValueError as error:
+    except (ValueError, InvalidParameterValueException) as error:
+        # InvalidParameterValueException: a value outside a descriptor's range (clock_rate).
         print(f'sim_nav2: {error}', file=sys.stderr)
         return 2
     except (KeyboardInterrupt, ExternalShutdownException):

@@ -24,8 +24,11 @@ bridge's tcp_client), ``--udp-port`` with ``--udp-peer`` (its udp), ``--connect`
 tcp_server), ``--pty`` (its serial). Faults switch at run time on the control socket (see
 :mod:`.server`) and can be set from the start with ``--corrupt``, ``--noise``,
 ``--link-drop`` and ``--no-fix``. ``--ready-file`` receives the ports once everything
-listens: ``{"control_port": ..., "tcp_port": ..., "udp_port": ...}``. SIGINT or SIGTERM end
-it cleanly.
+listens: ``{"control_port": ..., "tcp_port": ..., "udp_port": ...}``. ``--clock-rate N``
+(0.1..20; ``--speedup`` is its old name) runs its sim time N times faster than real time:
+the boat sails, and its sentences come, N times as fast; the ROS side then runs on a
+``/clock`` of the same rate (e.g. sim_nav2's ``clock_rate``). SIGINT or SIGTERM end it
+cleanly.
 """
 
 import argparse
@@ -45,6 +48,7 @@ from .server import ScaledClock, Server
 from .simulation import Simulation
 from .talker import DEFAULT_RATES_HZ, Talker
 from ..bridge import DEFAULT_HOME
+from ..clock_rate import check_clock_rate, CLOCK_RATE_RANGE
 from ...core.geo import GeoPoint
 
 __all__ = ['main']
@@ -71,6 +75,13 @@ def _rate(text: str) -> typing.Tuple[str, float]:
     return kind, rate
 
 
+def _clock_rate(text: str) -> float:
+    try:
+        return check_clock_rate(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog='sim_nmea_autopilot', description=__doc__.split(
         '\n\n')[0], formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -89,8 +100,13 @@ def _parser() -> argparse.ArgumentParser:
     add('--y-m', type=float, default=0.0, help='start north of home, m')
     add('--heading-deg', type=float, default=0.0, help='start heading, true degrees')
     add('--speed-mps', type=float, default=2.0, help='throttle: speed the boat makes, m/s')
+    add('--moored', action='store_true',
+        help='lie still (throttle 0) until the autopilot first engages a route')
     add('--step-s', type=float, default=0.05, help='integration step, sim seconds')
-    add('--speedup', type=float, default=1.0, help='sim seconds per wall second')
+    add('--clock-rate', '--speedup', dest='clock_rate', type=_clock_rate, default=1.0,
+        help='sim seconds per wall second, %g..%g (the boat sails, and its sentences come, '
+             'that much faster; run the ROS side on a /clock of the same rate)'
+             % CLOCK_RATE_RANGE)
     add('--rate', type=_rate, action='append', default=[], metavar='SENTENCE=HZ',
         help=f'sentence rate in sim Hz (defaults {DEFAULT_RATES_HZ})')
     add('--variation-deg', type=float, default=2.0, help='magnetic variation, east +')
@@ -119,9 +135,16 @@ def _endpoints(args, on_event) -> list:
     return endpoints
 
 
+def _without_ros_arguments(argv: typing.Sequence[str]) -> typing.List[str]:
+    # It is no ROS node, but launch_ros, the fleet runner and fleet files start it as one
+    # and append --ros-args (log level, node name, params files): there is nothing to take.
+    argv = list(argv)
+    return argv[:argv.index('--ros-args')] if '--ros-args' in argv else argv
+
+
 def main(argv: typing.Optional[typing.Sequence[str]] = None) -> int:
     """Run the simulated autopilot until SIGINT or SIGTERM."""
-    args = _parser().parse_args(argv)
+    args = _parser().parse_args(_without_ros_arguments(sys.argv[1:] if argv is None else argv))
     events = EventLog(args.events)
     try:
         faults = LinkFaults()
@@ -137,13 +160,14 @@ def main(argv: typing.Optional[typing.Sequence[str]] = None) -> int:
                         variation_deg=args.variation_deg)
         simulation = Simulation(boat=boat, autopilot=autopilot, talker=talker, faults=faults,
                                 corrupter=Corrupter(args.seed), events=events,
-                                step_s=args.step_s)
+                                step_s=args.step_s,
+                                moored_throttle_mps=args.speed_mps if args.moored else None)
 
         def on_event(name: str, **fields) -> None:
             events.record(name, simulation.time_s, **fields)
 
         server = Server(simulation, _endpoints(args, on_event),
-                        clock=ScaledClock(args.speedup), control_port=args.control_port)
+                        clock=ScaledClock(args.clock_rate), control_port=args.control_port)
     except (ValueError, OSError) as error:
         print(f'sim_nmea_autopilot: {error}', file=sys.stderr)
         events.close()

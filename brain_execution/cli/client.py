@@ -51,6 +51,8 @@ __all__ = ['CoordinatorUnavailableError', 'ExecutionClient', 'STATE_NAMES', 'goa
 STATE_NAMES = {value: name[len('STATE_'):] for name, value in vars(OperationStatus).items()
                if name.startswith('STATE_')}
 _QOS = intake_qos(1000)
+# How often a plan's result is asked for again while none has come.
+_RESULT_ASK_AGAIN_S = 5.0
 
 
 class CoordinatorUnavailableError(RuntimeError):
@@ -174,8 +176,12 @@ class ExecutionClient:
         lock = threading.Lock()
 
         def on_result(future) -> None:
-            box['result'] = future.result().result
+            with lock:
+                box.setdefault('result', future.result().result)
             finished.set()
+
+        def ask_result() -> None:
+            self._serial.call(box['handle'].get_result_async).add_done_callback(on_result)
 
         def on_goal(future) -> None:
             # A resent goal may be answered twice: the first answer is the one followed.
@@ -187,7 +193,7 @@ class ExecutionClient:
             if on_accepted is not None:
                 on_accepted(goal.plan_id)
             if wait and handle.accepted:
-                self._serial.call(handle.get_result_async).add_done_callback(on_result)
+                ask_result()
 
         feedback = (lambda msg: on_feedback(msg.feedback)) if on_feedback else None
         # The plan id is an idempotency key: a goal sent again under it attaches to the plan
@@ -208,12 +214,19 @@ class ExecutionClient:
             return None
         stop = stop or threading.Event()
         deadline = None if result_timeout_s is None else time.monotonic() + result_timeout_s
+        # DDS can drop a service response (see service_calls), a result's too; a result
+        # request is safe to repeat: the server answers each one once the plan has ended.
+        ask_again = time.monotonic() + _RESULT_ASK_AGAIN_S
         while not finished.wait(0.1):
+            now = time.monotonic()
             if stop.is_set():
                 raise InterruptedError(goal.plan_id)
-            if deadline is not None and time.monotonic() > deadline:
+            if deadline is not None and now > deadline:
                 raise CoordinatorUnavailableError(
                     f'plan {goal.plan_id} did not end within {result_timeout_s:g} s')
+            if now >= ask_again:
+                ask_again = now + _RESULT_ASK_AGAIN_S
+                ask_result()
         return box['result']
 
     def diagnostics(self) -> DiagnosticArray:
@@ -233,9 +246,12 @@ class ExecutionClient:
         Return every circuit the coordinator knows, latest state of each.
 
         The coordinator publishes every circuit's state just before each /diagnostics
-        array. The round published between its second and third array heard here was
-        published after both subscriptions matched, and has arrived by the third one (a
-        period later), whatever the order the two topics are delivered in.
+        array, on a volatile topic: a round published before this subscription matched the
+        coordinator's publisher is lost to it. Discovery matches each topic on its own, so a
+        /diagnostics array heard proves nothing of ``circuit_states``: arrays count only once
+        the circuit subscription has matched a publisher. The round published between the
+        second and third array counted then was published a period or more after the match,
+        whatever the order the two topics are delivered in.
         """
         lock, done = threading.Lock(), threading.Event()
         latest: typing.Dict[typing.Tuple[str, str], CircuitState] = {}
@@ -245,15 +261,16 @@ class ExecutionClient:
             with lock:
                 latest[(msg.robot_id, msg.operation)] = msg
 
+        circuits = self._node.create_subscription(
+            CircuitState, f'{self._ns}/circuit_states', on_circuit, EVENTS_QOS)
+
         def on_array(msg: DiagnosticArray) -> None:
-            if _from_coordinator(msg):
+            if _from_coordinator(msg) and circuits.get_publisher_count() > 0:
                 with lock:
                     arrays[0] += 1
                     if arrays[0] >= 3:
                         done.set()
 
-        circuits = self._node.create_subscription(
-            CircuitState, f'{self._ns}/circuit_states', on_circuit, EVENTS_QOS)
         try:
             self._wait_on('/diagnostics', DiagnosticArray, on_array, done)
         finally:

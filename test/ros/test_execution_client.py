@@ -135,3 +135,47 @@ def test_a_request_marked_not_to_repeat_is_sent_once(slow_coordinator):
         client.call(RetryDeadLetters, 'retry_dead_letters',
                     RetryDeadLetters.Request(operation_ids=['a']), resend=False)
     assert server.retries == [['a']]
+
+
+class _ResultDroppingServer(ActionServer):
+    """An execute_plan server that leaves the first result request of each goal unanswered."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.result_requests = []
+
+    async def _execute_get_result_request(self, request_header_and_message):
+        _, request = request_header_and_message
+        goal = bytes(request.goal_id.uuid)
+        self.result_requests.append(goal)
+        if self.result_requests.count(goal) == 1:
+            return  # as a response DDS dropped: the client hears nothing
+        await super()._execute_get_result_request(request_header_and_message)
+
+
+def _succeed(goal_handle):
+    goal_handle.succeed()
+    return ExecutePlan.Result(plan_id=goal_handle.request.plan_id)
+
+
+def test_a_plan_result_that_never_came_is_asked_for_again(ros):
+    node = rclpy.create_node(f'dropping_coordinator_{uuid.uuid4().hex[:6]}',
+                             namespace=f'/drop_{uuid.uuid4().hex[:6]}', context=ros.context)
+    server = _ResultDroppingServer(node, ExecutePlan, 'execute_plan', _succeed,
+                                   callback_group=ReentrantCallbackGroup())
+    executor = FleetExecutor(num_threads=2, context=ros.context)
+    executor.add_node(node)
+    thread = threading.Thread(target=executor.spin, daemon=True)
+    thread.start()
+    client = ExecutionClient(ros.node, namespace=node.get_namespace(), timeout_s=8.0)
+    try:
+        result = client.run_plan(ExecutePlan.Goal(plan_id='p-result'), result_timeout_s=20.0)
+        assert result.plan_id == 'p-result'
+        # The first request went unanswered; the client asked again and took that answer.
+        assert len(server.result_requests) >= 2 and len(set(server.result_requests)) == 1
+    finally:
+        client.close()
+        executor.shutdown()
+        server.destroy()
+        node.destroy_node()
+        thread.join(timeout=5.0)

@@ -100,6 +100,12 @@ class FleetExecutor(MultiThreadedExecutor):
                 timeout_sec, None, wait_condition)
         except _NOTHING_READY:
             return
+        except AttributeError:
+            # shutdown() from another thread sets the executor's guard conditions to None
+            # while this thread builds its wait set from them: the spin is over, not failed.
+            if self._is_shutdown:
+                return
+            raise
         except _DESTROYED_MEANWHILE:
             # The next wait set no longer holds the destroyed entity.
             now = time.monotonic()

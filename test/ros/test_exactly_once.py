@@ -154,12 +154,14 @@ class _Fleet:
             accepted = threading.Event()
             responses = []
 
-            def on_response(future, accepted=accepted, responses=responses, hook=on_response):
+            # Bound under its own name: a closure named on_response would rebind the
+            # parameter, and a retry would then hand a goal handle to the last try's closure.
+            def record(future, accepted=accepted, responses=responses, hook=on_response):
                 if hook is not None:
                     hook(future.result())
                 responses.append(future.result())
                 accepted.set()
-            self.serial.call(self.client.send_goal_async, goal).add_done_callback(on_response)
+            self.serial.call(self.client.send_goal_async, goal).add_done_callback(record)
             if accepted.wait(2.0):
                 return responses[0]
         pytest.fail(f'plan {plan_id} never accepted; {self.log()}')

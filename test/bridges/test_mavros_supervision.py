@@ -17,7 +17,8 @@ The MAVROS supervisor's link rules, in plain Python with the bridge's timing.
 
 The bridge checks on every period of its 20 Hz timer; :class:`_Bridge` does the same with
 explicit times, so a test says when telemetry arrived, when the bridge ran, and when it did
-not (its process stopped: no checks at all).
+not (its process stopped: no checks at all). It asks for the late link-loss action after
+every check, as the bridge does, and keeps what it got in ``late``.
 """
 
 import dataclasses
@@ -54,17 +55,38 @@ class _Bridge:
         # The bridge flies in ``mode``: the supervisor learns it as the bridge's own.
         self.supervisor.expect({mode})
         assert self.supervisor.check(self.state, self.t) is None
+        self.late = []
 
-    def run(self, seconds, *, fresh=True, **changes):
-        """Check every period for ``seconds``; telemetry arrives meanwhile unless not fresh."""
+    def run(self, seconds, *, fresh=True, only_pose=False, **changes):
+        """
+        Check every period for ``seconds``; telemetry arrives meanwhile unless not fresh.
+
+        :param only_pose: only poses arrive, no state (MAVROS's comes once a second).
+        """
         self.state = dataclasses.replace(self.state, **changes)
         events = []
         for _ in range(round(seconds / _PERIOD_S)):
             self.t += _PERIOD_S
             if fresh:
-                self.state = dataclasses.replace(self.state, state_s=self.t, pose_s=self.t)
+                self.state = dataclasses.replace(
+                    self.state, pose_s=self.t,
+                    state_s=self.state.state_s if only_pose else self.t)
             events.append(self.supervisor.check(self.state, self.t))
+            late = self.supervisor.late_action(self.state)
+            if late is not None:
+                self.late.append(late)
         return [e for e in events if e is not None]
+
+    def lose_the_link(self):
+        """Let telemetry stop until the link is lost; do with the action what the bridge does."""
+        decided = len(self.late)
+        (event,) = self.run(1.2, fresh=False)
+        assert event.kind == 'link', event
+        if event.action:
+            self.supervisor.released = f'link lost: commanding {event.action}'
+            self.supervisor.expect({event.action})  # its ensure_mode, through a dead link
+        assert self.run(4.0, fresh=False) == [] and len(self.late) == decided
+        return event
 
     def stall(self, seconds):
         """Let time pass with the bridge not running: no check, and nothing read."""
@@ -204,3 +226,109 @@ def test_position_lost_lands_unless_a_pilot_has_control():
     piloted.run(0.5, mode='POSCTL')
     (event,) = piloted.run(0.1, fix_status=-1)
     assert event.error.code == ErrorCode.POSITION_LOST and event.action == ''
+
+
+# --- the late link-loss action ---------------------------------------------------------------
+
+@pytest.mark.parametrize('autopilot, guided, action, mode', [
+    ('ardupilot', 'GUIDED', 'rtl', 'RTL'), ('ardupilot', 'GUIDED', 'land', 'LAND'),
+    ('px4', 'OFFBOARD', 'rtl', 'AUTO.RTL'), ('px4', 'OFFBOARD', 'land', 'AUTO.LAND')])
+def test_a_land_or_rtl_the_dead_link_did_not_deliver_is_commanded_once_when_it_is_back(
+        autopilot, guided, action, mode):
+    bridge = _Bridge(autopilot=autopilot, mode=guided, link_loss_action=action)
+    assert bridge.lose_the_link().action == mode
+    assert bridge.run(3.0) == []  # back, still armed in the guided mode: nobody took it
+    (late,) = bridge.late
+    assert late.mode == mode and guided in late.reason, late
+    assert bridge.run(3.0, mode=mode) == [], 'its own mode taken for a takeover'
+    assert len(bridge.late) == 1, bridge.late
+
+
+def test_a_hold_has_no_late_action():
+    """The bridge holds where the vehicle is when the link is back (bridge.py), no mode."""
+    bridge = _Bridge(autopilot='ardupilot', mode='GUIDED')
+    assert bridge.lose_the_link().action == 'GUIDED'
+    assert bridge.run(3.0) == [] and bridge.late == []
+
+
+def test_every_loss_has_its_own_late_action():
+    bridge = _Bridge(autopilot='ardupilot', mode='GUIDED', link_loss_action='rtl')
+    bridge.lose_the_link()
+    bridge.run(1.0)
+    bridge.supervisor.expect({'GUIDED'})  # an operator's go_to after it
+    bridge.run(1.0)
+    bridge.lose_the_link()
+    bridge.run(1.0)
+    assert [late.mode for late in bridge.late] == ['RTL', 'RTL']
+
+
+def test_the_late_action_waits_for_a_state_from_after_the_loss():
+    """
+    A short drop: the poses are back before MAVROS's next state (once a second).
+
+    The last state still shows OFFBOARD, but PX4 failed safe 1 s into the drop: deciding on
+    it would command AUTO.LAND over the autopilot's own AUTO.RTL.
+    """
+    bridge = _Bridge(link_loss_action='land')
+    (event,) = bridge.run(1.2, fresh=False)
+    assert event.action == 'AUTO.LAND'
+    bridge.supervisor.expect({'AUTO.LAND'})
+    assert bridge.run(0.5, only_pose=True) == [] and bridge.supervisor.link_up
+    assert bridge.late == [], 'decided on a state from before the loss'
+    (failsafe,) = bridge.run(0.5, mode='AUTO.RTL')
+    assert failsafe.error.code == ErrorCode.PLATFORM_FAILSAFE
+    (late,) = bridge.late
+    assert late.mode == '' and 'AUTO.RTL' in late.reason, late
+
+
+@pytest.mark.parametrize('autopilot, guided, action, back_in', [
+    ('ardupilot', 'GUIDED', 'land', 'RTL'),  # its GCS failsafe
+    ('ardupilot', 'GUIDED', 'rtl', 'LAND'),  # its EKF or battery failsafe
+    ('ardupilot', 'GUIDED', 'rtl', 'RTL'),
+    ('px4', 'OFFBOARD', 'land', 'AUTO.RTL'),  # its offboard-loss failsafe
+    ('px4', 'OFFBOARD', 'rtl', 'AUTO.RTL')])
+def test_the_late_action_never_overrides_the_autopilots_own_mode(autopilot, guided, action,
+                                                                 back_in):
+    bridge = _Bridge(autopilot=autopilot, mode=guided, link_loss_action=action)
+    bridge.lose_the_link()
+    bridge.run(3.0, mode=back_in)
+    (late,) = bridge.late
+    assert late.mode == '' and back_in in late.reason, late
+
+
+@pytest.mark.parametrize('autopilot, guided, back_in', [('ardupilot', 'GUIDED', 'LOITER'),
+                                                        ('px4', 'OFFBOARD', 'POSCTL')])
+def test_the_late_action_never_fights_a_pilot(autopilot, guided, back_in):
+    bridge = _Bridge(autopilot=autopilot, mode=guided, link_loss_action='rtl')
+    bridge.lose_the_link()
+    bridge.run(3.0, mode=back_in)
+    (late,) = bridge.late
+    assert late.mode == '' and back_in in late.reason and 'pilot' in late.reason, late
+
+
+def test_the_late_action_is_dropped_for_a_disarmed_vehicle_or_a_lost_position():
+    disarmed = _Bridge(autopilot='ardupilot', mode='GUIDED', link_loss_action='rtl')
+    disarmed.lose_the_link()
+    disarmed.run(3.0, armed=False)
+    assert [(late.mode, late.reason) for late in disarmed.late] == [
+        ('', 'the vehicle is disarmed')]
+    no_fix = _Bridge(autopilot='ardupilot', mode='GUIDED', link_loss_action='rtl')
+    no_fix.lose_the_link()
+    (event,) = no_fix.run(3.0, fix_status=-1)
+    assert event.error.code == ErrorCode.POSITION_LOST and event.action == 'LAND'
+    (late,) = no_fix.late
+    assert late.mode == '' and 'position' in late.reason, late
+
+
+def test_an_operators_command_in_between_drops_the_late_action():
+    bridge = _Bridge(autopilot='ardupilot', mode='GUIDED', link_loss_action='rtl')
+    bridge.lose_the_link()
+    assert bridge.supervisor.take_back() == 'RTL'  # e.g. emergency_stop while it was down
+    assert bridge.supervisor.take_back() == ''
+    assert bridge.run(3.0) == [] and bridge.late == []
+
+
+def test_a_link_lost_in_the_autopilots_own_mode_leaves_no_late_action():
+    bridge = _Bridge(autopilot='ardupilot', mode='RTL', link_loss_action='land')  # return_home
+    assert bridge.lose_the_link().action == ''
+    assert bridge.run(3.0) == [] and bridge.late == []

@@ -35,8 +35,8 @@ from rclpy.qos import qos_profile_sensor_data
 from .conftest import SimEvents, unique_robot_id
 
 __all__ = ['FAR_TARGET', 'FAULTS_OFF', 'FLIGHT_TIMEOUT_S', 'HOME', 'SimPoses', 'far_go_to',
-           'geo', 'heading_out', 'index_of', 'modes', 'ok', 'on_ground', 'start_vehicle',
-           'takeoff']
+           'geo', 'heading_out', 'index_of', 'lands_at_home', 'link_back_in', 'modes', 'ok',
+           'on_ground', 'start_vehicle', 'takeoff']
 
 HOME = GeoPoint(47.397742, 8.545594)
 FAULTS_OFF = {'fault.arming_denied': '', 'fault.link_down': False,
@@ -124,6 +124,23 @@ def far_go_to(ros, vehicle: dict):
     go_to = ros.send(vehicle['id'], 'go_to', {'target': FAR_TARGET, 'speed_mps': 5.0})
     assert heading_out(ros, vehicle, go_to) is not None, 'the drone never headed out'
     return go_to
+
+
+def link_back_in(ros, vehicle: dict, mode: str) -> int:
+    """Clear fault.link_down; return the events mark from before, once the robot is up in mode."""
+    back = vehicle['events'].mark()
+    ros.set_parameters(vehicle['sim'].node_name, {'fault.link_down': False})
+    up = ros.wait_for_state(vehicle['id'], lambda s: s.link_up and s.mode == mode, 20.0)
+    assert up is not None and up.armed, f'the robot never reported the link back, in {mode}'
+    return back
+
+
+def lands_at_home(events: SimEvents, mark: int) -> None:
+    """Wait until the vehicle got home, landed (once, within 1.5 m of it) and disarmed."""
+    events.wait_for(mark, 'reached', what='home', timeout_s=FLIGHT_TIMEOUT_S)
+    events.wait_for(mark, 'disarmed', timeout_s=FLIGHT_TIMEOUT_S)
+    (landed,) = events.since(mark, 'landed')
+    assert math.hypot(landed['x'], landed['y']) < 1.5, landed
 
 
 def geo(x_m: float, y_m: float) -> typing.Tuple[float, float]:

@@ -34,8 +34,8 @@ from brain_execution_interfaces.msg import ErrorCode
 import pytest
 
 from .mavros_flights import (
-    far_go_to, FAR_TARGET, FLIGHT_TIMEOUT_S, index_of, modes, ok, on_ground, SimPoses,
-    start_vehicle, takeoff)
+    far_go_to, FAR_TARGET, FLIGHT_TIMEOUT_S, index_of, lands_at_home, link_back_in, modes, ok,
+    on_ground, SimPoses, start_vehicle, takeoff)
 
 _GCS_FAILSAFE_S = 5.0  # FS_GCS_TIMEOUT's default
 _TARGET = [FAR_TARGET['x_m'], FAR_TARGET['y_m'], FAR_TARGET['altitude_m']]
@@ -189,14 +189,7 @@ def test_link_drop_mid_go_to_is_communication_failure_and_the_gcs_failsafe_keeps
     failsafe = events.wait_for(mark, 'failsafe', reason='gcs lost',
                                timeout_s=_GCS_FAILSAFE_S + 10.0)
     assert failsafe['action'] == 'RTL', failsafe
-    back = events.mark()
-    ros.set_parameters(sim, {'fault.link_down': False})
-    up = ros.wait_for_state(vehicle['id'], lambda s: s.link_up and s.mode == 'RTL', 20.0)
-    assert up is not None and up.armed, 'the robot never reported the link back, in RTL'
-    events.wait_for(back, 'reached', what='home', timeout_s=FLIGHT_TIMEOUT_S)
-    events.wait_for(back, 'disarmed', timeout_s=FLIGHT_TIMEOUT_S)
-    (landed,) = events.since(back, 'landed')
-    assert math.hypot(landed['x'], landed['y']) < 1.5, landed
+    lands_at_home(events, link_back_in(ros, vehicle, 'RTL'))
     # From the drop on, every mode change was the autopilot's, and the bridge asked nothing.
     changes = events.since(mark, 'mode')
     assert changes and changes[0]['mode'] == 'RTL', changes

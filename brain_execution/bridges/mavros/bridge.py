@@ -40,6 +40,10 @@ the drop is stale once the link is back. When the link comes back with the vehic
 armed in the guided mode (neither its failsafe nor a pilot took it), the bridge therefore
 holds it where it is *then* (see :meth:`MavrosBridge._on_link_back`), and ArduPilot's
 latched target is not re-sent while the link is down, so a stale one never goes out first.
+A ``land`` or ``rtl`` link-loss action is then commanded late, once, if the supervisor
+finds the vehicle still armed in a mode the bridge commanded (see
+:meth:`.supervision.Supervisor.late_action`): never over the autopilot's own RTL, LAND or
+failsafe, nor over a pilot; an operator's command in between drops it.
 
 When the bridge's own process was not scheduled for a while (stopped, starved), that time
 does not count towards the link's staleness, and the procedures wait one round, so that the
@@ -51,7 +55,7 @@ import typing
 
 from brain_execution.core.bridge import CommandHandle, PlatformBridge
 from brain_execution.core.errors import (
-    CommunicationError, ManualOverrideError, UnsupportedOperationError)
+    CommunicationError, ExecutionError, ManualOverrideError, UnsupportedOperationError)
 from brain_execution.core.geo import GeoPoint
 from brain_execution.core.state import Platform, RobotSnapshot
 from rclpy.callback_groups import CallbackGroup
@@ -67,7 +71,7 @@ from .settings import MavrosSettings
 from .snapshots import compose_snapshot
 from .steps import ensure_mode, hold_here
 from .stream_lane import StreamLane
-from .supervision import Event, Supervisor
+from .supervision import Event, LateAction, Supervisor
 from .telemetry import Telemetry
 
 __all__ = ['MavrosBridge']
@@ -189,6 +193,9 @@ class MavrosBridge(PlatformBridge):
             if event is not None:
                 self._on_event(event)
                 changed = True
+            late = self._supervisor.late_action(state)
+            if late is not None:
+                self._on_late_action(late)
             stalled = self._supervisor.stalled_s
             if stalled:
                 self._node.get_logger().warning(
@@ -269,14 +276,54 @@ class MavrosBridge(PlatformBridge):
                     f'({here.x_m:.1f}, {here.y_m:.1f}, {here.z_m:.1f}), not where the link '
                     'was lost')
 
+    def _on_late_action(self, late: LateAction) -> None:
+        """
+        Command the link-loss action the dead link did not let through, or log why not.
+
+        ``_on_link_back`` latched a hold where the vehicle is now, so a refused mode leaves
+        it hovering there. A motion procedure: an operator's newer motion supersedes it.
+        """
+        log = self._node.get_logger()
+        if not late.mode:
+            log.warning(f'link back: link-loss action not commanded: {late.reason}')
+            return
+        log.warning(f'link back: commanding the link-loss action {late.mode} now '
+                    f'({late.reason})')
+        self._procedures.append(Procedure(
+            'link_loss_action', self._late_action(late.mode),
+            CommandHandle('link_loss_action')))
+
+    def _late_action(self, mode: str):
+        """Request ``mode`` once and wait for it in state; log how that ended."""
+        log = self._node.get_logger()
+        try:
+            yield from ensure_mode(self, mode, also_expect=self._after(mode))
+        except ExecutionError as error:
+            log.error(f'link-loss action {mode} not carried out: {error}')
+            raise
+        log.info(f'link-loss action {mode} carried out: state shows it')
+
+    def _after(self, mode: str) -> typing.FrozenSet[str]:
+        """Return the modes the autopilot goes on to from ``mode`` by itself."""
+        return self.modes.after_rtl if mode == self.modes.rtl else frozenset()
+
     def _safe(self, mode: str, why: str) -> None:
         self._node.get_logger().warning(why)
         self._supervisor.released = why
         if self.modes.hold == self.modes.guided and mode == self.modes.guided:
             hold_here(self)
-        procedure = Procedure('safe', ensure_mode(self, mode), CommandHandle('safe'),
-                              motion=False)
+        procedure = Procedure('safe', ensure_mode(self, mode, also_expect=self._after(mode)),
+                              CommandHandle('safe'), motion=False)
         self._procedures.append(procedure)
+
+    def _take_back(self, name: str) -> None:
+        """Take control back for an operator's command; a late link-loss action is dropped."""
+        with self._lock:
+            dropped = self._supervisor.take_back()
+        if dropped:
+            self._node.get_logger().warning(
+                f'{name} from an operator: the link-loss action {dropped} is dropped (not '
+                'commanded when the link is back)')
 
     # --- queueing commands ---------------------------------------------------------------
 
@@ -304,7 +351,7 @@ class MavrosBridge(PlatformBridge):
             return CommandHandle.failed(ManualOverrideError(
                 f'{name} not sent: {released}; the bridge does not take control back. Select '
                 f'{self.modes.guided} to hand back, or land and disarm'), name)
-        self._supervisor.take_back()
+        self._take_back(name)
         return None
 
     def _motion(self, name: str, sequence_factory) -> CommandHandle:
@@ -348,18 +395,19 @@ class MavrosBridge(PlatformBridge):
         if not self._supervisor.link_up:
             return CommandHandle.failed(CommunicationError(
                 f'hold not sent: {self._supervisor.last_link_problem}'), 'hold')
+        self._take_back('hold')
         return self._start('hold', sequences.hold(self))
 
     def emergency_stop(self) -> CommandHandle:
         """Hold now, ahead of everything (a flying drone hovers; motors stay on)."""
         self._node.get_logger().warning('emergency stop: holding')
-        self._supervisor.take_back()
+        self._take_back('emergency_stop')
         return self._start('emergency_stop', sequences.hold(self), emergency=True)
 
     def emergency_land(self) -> CommandHandle:
         """Land now, ahead of everything."""
         self._node.get_logger().warning('emergency land')
-        self._supervisor.take_back()
+        self._take_back('emergency_land')
         return self._start('emergency_land', sequences.land(self), emergency=True)
 
     def return_home(self, *, speed_mps: float, land: bool) -> typing.Optional[CommandHandle]:

@@ -42,6 +42,15 @@ Two rules keep the bridge from overriding the autopilot's own safety:
   (RTL, LAND, its failsafes) or while a pilot or the autopilot has control: a link lost
   while the autopilot is in a failsafe it entered by itself ends the operation with
   PLATFORM_FAILSAFE and leaves the vehicle to it.
+
+A ``land`` or ``rtl`` link-loss action rarely reaches the vehicle: the link is down. It is
+kept, and :meth:`Supervisor.late_action` hands it back once when the link is back, decided
+on the first ``state`` received after the loss (one from before could show the guided mode
+while PX4 has long failed safe): the bridge commands it then if the vehicle is still armed
+in a mode the bridge commanded, with its position; in any other case (disarmed, already in
+it, the autopilot's own RTL, LAND or failsafe, a pilot's mode) it is dropped, with the
+reason. An operator's command in between (:meth:`Supervisor.take_back`) drops it too. A
+``hold`` has no late action: the bridge holds where the vehicle is when the link is back.
 """
 
 import collections
@@ -55,7 +64,7 @@ from brain_execution.core.errors import (
 from .fcu_state import FcuState
 from .settings import MavrosSettings
 
-__all__ = ['Event', 'Supervisor']
+__all__ = ['Event', 'LateAction', 'Supervisor']
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,6 +79,19 @@ class Event:
     kind: str
     error: ExecutionError
     action: str = ''
+
+
+@dataclasses.dataclass(frozen=True)
+class LateAction:
+    """
+    The link-loss action the link did not let through, decided once it is back.
+
+    :param mode: the mode the bridge must command now; '' = dropped.
+    :param reason: why it is commanded, or why not.
+    """
+
+    mode: str
+    reason: str
 
 
 class Supervisor:
@@ -103,6 +125,10 @@ class Supervisor:
         self._stalls: typing.Deque[typing.Tuple[float, float]] = collections.deque(maxlen=64)
         #: How long the bridge was not scheduled before the last check, s (0 = it ran).
         self.stalled_s = 0.0
+        # The land or rtl link-loss action to command once the link is back ('' = none),
+        # and when the loss was found (node clock, s): the state that decides is newer.
+        self._late = ''
+        self._late_since = 0.0
 
     def expect(self, modes: typing.Iterable[str]) -> None:
         """
@@ -114,9 +140,15 @@ class Supervisor:
         self._coming = frozenset(modes)
         self.expected = self.expected | self._coming
 
-    def take_back(self) -> None:
-        """Take control back: an operator's new command after a link loss."""
+    def take_back(self) -> str:
+        """
+        Take control back: an operator's new command after a link loss.
+
+        :return: the late link-loss action this drops, or ''.
+        """
         self.released = ''
+        dropped, self._late = self._late, ''
+        return dropped
 
     def _note_schedule(self, now_s: float) -> None:
         """Record a silence since the last check as time the bridge was not scheduled."""
@@ -161,7 +193,7 @@ class Supervisor:
         was_up = not self._link_problem
         self._link_problem = problem
         if problem:
-            return self._link_lost(state, problem) if was_up else None
+            return self._link_lost(state, problem, now_s) if was_up else None
         fixed = state.fix_status is not None and state.fix_status >= 0
         lost = self._had_fix and state.fix_status is not None and state.fix_status < 0
         self._had_fix = self._had_fix or fixed
@@ -210,9 +242,10 @@ class Supervisor:
             f'{self._s.autopilot} entered {mode} by itself (a failsafe: battery, link, '
             f'geofence or offboard loss); it keeps control{after}'))
 
-    def _link_lost(self, state: FcuState, problem: str) -> Event:
+    def _link_lost(self, state: FcuState, problem: str, now_s: float) -> Event:
         """Return the event of a link just lost; no action over the autopilot or a pilot."""
         mode = state.mode
+        self._late = ''
         flying_itself = state.armed and mode in self._autopilot_modes
         if flying_itself and mode in self._modes.failsafe and not self.released and \
                 self._foreign(mode):
@@ -224,8 +257,39 @@ class Supervisor:
         if flying_itself or self._handed_over():
             return Event('link', error)
         m = self._modes
-        return Event('link', error, action={
-            'hold': m.hold, 'land': m.land or m.hold, 'rtl': m.rtl}[self._s.link_loss_action])
+        action = {'hold': m.hold, 'land': m.land or m.hold,
+                  'rtl': m.rtl}[self._s.link_loss_action]
+        if self._s.link_loss_action != 'hold':
+            self._late, self._late_since = action, now_s
+        return Event('link', error, action=action)
+
+    def late_action(self, state: FcuState) -> typing.Optional[LateAction]:
+        """
+        Return the link-loss action to command now the link is back, once per loss, or None.
+
+        None while there is none, the link is down, or no ``state`` came since the loss.
+        Then the action is decided once: commanded while the vehicle is armed in a mode
+        the bridge commanded (the guided mode, mostly) with its position; else dropped.
+        """
+        if not self._late or self._link_problem or state.state_s is None or \
+                state.state_s <= self._late_since:
+            return None
+        action, self._late = self._late, ''
+        mode = state.mode
+        if not state.armed:
+            why = 'the vehicle is disarmed'
+        elif mode == action:
+            why = f'the vehicle is in {mode} already'
+        elif mode in self._autopilot_modes:
+            why = f'the autopilot flies by itself in {mode} (its RTL, LAND or failsafe)'
+        elif self._handed_over() or mode not in self.expected:
+            why = f"{mode or 'the mode'} is a pilot's or another client's: never fought"
+        elif self._position_lost:
+            why = 'the position is lost (the vehicle lands or holds)'
+        else:
+            return LateAction(action, f'the link is back with the vehicle armed in {mode}, '
+                                      'a mode the bridge commanded')
+        return LateAction('', why)
 
     @property
     def link_up(self) -> bool:

@@ -36,8 +36,15 @@ the timed one.
 
 A fleet phase that fails is listed under ``errors`` with its figures None. Absolute figures
 depend on the machine and its load; the ratios compare like with like. Prints one JSON
-object; process logs go to a temporary directory. ``--estop-only`` runs only the fleet's
-takeoff and its emergency-stop phases.
+object; process logs go to a temporary directory.
+
+``--only PHASE[,PHASE...]`` runs only the named phases, in their usual order: ``single``
+(bare server and one robot executor, idle CPU), ``hover`` (the seed hover plans),
+``coordinated`` (zero-work operations through the coordinator, up to RSS_OPS, its memory),
+``estop`` (fleet-wide and one-robot emergency stops, idle and under load), ``scale``. Any of
+hover, coordinated and estop starts the ten-drone fleet and its takeoff. ``--estop-only`` is
+``--only estop``. E.g. ``--only coordinated,estop`` runs the stops under load after the
+10k-operations phase, as the full run does.
 """
 
 import json
@@ -59,6 +66,7 @@ from rclpy.action import ActionClient
 from rclpy.node import Node
 
 from ..bridges.serial_calls import SerialCalls
+from ..core.plan import MAX_STEPS
 from ..ros.executor import FleetExecutor
 from ..ros.processes import config_file, node_command, NodeProcess, program_command
 from ..ros.qos import intake_qos
@@ -79,9 +87,11 @@ RSS_OPS = 10_000
 RSS_PHASE_MIN_RATE = 10.0
 ESTOP_TRIALS = 5
 # One-robot emergency stops, idle and under load; the load plan's size and hover length.
+# The largest plan the coordinator takes (a longer one ends INVALID_PLAN at once); with
+# 0.1 s hovers, 10 s of hovering per drone, which the 30 stops must fit into.
 ESTOP_ROBOT_TRIALS = 30
-LOAD_HOVERS = 2000
-LOAD_HOVER_S = 0.05
+LOAD_HOVERS = MAX_STEPS
+LOAD_HOVER_S = 0.1
 # An idle executor's CPU is measured over this window, s.
 IDLE_WINDOW_S = 10.0
 # Scale phases: fleets of these sizes in one fleet_sim process each, plans of
@@ -92,6 +102,9 @@ SCALE_HOVERS_PER_ROBOT = 10
 # default 10 Hz, and 100 robots at 10 Hz would load the machine the figures are taken on.
 SCALE_STATE_RATE_HZ = 2.0
 SCALE_PHASE_TIMEOUT_S = 120.0
+# What --only selects from, in the order they run; the fleet phases share one fleet.
+PHASES = ('single', 'hover', 'coordinated', 'estop', 'scale')
+FLEET_PHASES = frozenset(('hover', 'coordinated', 'estop'))
 # A fleet phase that has not ended by then failed (a lost result never ends, see errors).
 PHASE_TIMEOUT_S = 45.0
 
@@ -205,6 +218,38 @@ def _fleet_sim_process(prefix: str, count: int, log_dir: str) -> NodeProcess:
                        log_path=os.path.join(log_dir, f'{prefix}fleet_sim.log'))
 
 
+class _PlanRun:
+    """
+    A plan sent without waiting for it: its goal response, then its result.
+
+    The coordinator answers ACCEPT also to a plan it refuses (the result carries the code
+    and reason), so a plan that ended is read through :meth:`failure`, not only ``ended``.
+    """
+
+    def __init__(self, plan_id: str):
+        self.plan_id = plan_id
+        #: Set when the result arrived, or the goal was rejected.
+        self.ended = threading.Event()
+        self.accepted: typing.Optional[bool] = None
+        self.status: typing.Optional[int] = None
+        self.result = None
+
+    def end(self, *, status: typing.Optional[int] = None, result=None) -> None:
+        self.status, self.result = status, result
+        self.ended.set()
+
+    def failure(self) -> str:
+        """Return why the plan failed; '' while it runs or when it succeeded."""
+        if not self.ended.is_set():
+            return ''
+        if not self.accepted:
+            return f'plan {self.plan_id} rejected (goal response)'
+        if self.result.error_code == 0:
+            return ''
+        return (f'plan {self.plan_id} ended with goal status {self.status}, error_code '
+                f'{self.result.error_code}: {self.result.error_msg}')
+
+
 class _Fleet:
     """
     Drone executors and a coordinator, and a client for them.
@@ -253,12 +298,22 @@ class _Fleet:
             self._states[robot] = (time.perf_counter(), msg)
             self._state_lock.notify_all()
 
-    def wait_states(self, condition, timeout_s: float = TIMEOUT_S) -> typing.Dict[str, float]:
-        """Return, per robot, when its robot_state first satisfied condition (perf_counter)."""
+    def wait_states(self, condition, timeout_s: float = TIMEOUT_S, *,
+                    give_up: typing.Callable[[], str] = lambda: ''
+                    ) -> typing.Dict[str, float]:
+        """
+        Return, per robot, when its robot_state first satisfied condition (perf_counter).
+
+        :param give_up: returns why waiting longer is pointless ('' = keep waiting), e.g.
+            the plan meant to bring the states about has failed; checked every 0.5 s.
+        """
         deadline = time.monotonic() + timeout_s
         seen = {}
         with self._state_lock:
             while len(seen) < len(self.robots):
+                reason = give_up()
+                if reason:
+                    raise RuntimeError(reason)
                 for robot, (stamp, msg) in self._states.items():
                     if robot not in seen and condition(msg):
                         seen[robot] = stamp
@@ -315,21 +370,25 @@ class _Fleet:
                          operation_id=f'{tag}.hover{i}')
                 for i in range(count)]
 
-    def start_plan(self, plan_id: str, steps) -> threading.Event:
-        """Send a plan without waiting for it; the event is set when its result arrives."""
-        ended = threading.Event()
+    def start_plan(self, plan_id: str, steps) -> '_PlanRun':
+        """Send a plan without waiting for it; see :class:`_PlanRun`."""
+        run = _PlanRun(plan_id)
+
+        def on_result(future):
+            response = future.result()
+            run.end(status=response.status, result=response.result)
 
         def on_goal(future):
             handle = future.result()
+            run.accepted = handle.accepted
             if not handle.accepted:
-                ended.set()
+                run.end()
                 return
-            self.serial.call(handle.get_result_async).add_done_callback(
-                lambda _: ended.set())
+            self.serial.call(handle.get_result_async).add_done_callback(on_result)
 
         self.serial.call(self.plans.send_goal_async, ExecutePlan.Goal(
             plan_id=plan_id, steps=steps)).add_done_callback(on_goal)
-        return ended
+        return run
 
     def robot_estop_ms(self, robots: typing.Sequence[str], trials: int) -> typing.List[float]:
         """Stop and release one robot at a time; return each stop's request -> response."""
@@ -377,7 +436,8 @@ class _Fleet:
 
 
 def _fleet_figures(node: Node, fleet: _Fleet, prefix: str, *,
-                   estop_only: bool = False) -> typing.Dict[str, typing.Any]:
+                   phases: typing.AbstractSet[str] = FLEET_PHASES
+                   ) -> typing.Dict[str, typing.Any]:
     """
     Measure the fleet phases; a phase that fails is reported in ``errors``, not hidden.
 
@@ -412,7 +472,7 @@ def _fleet_figures(node: Node, fleet: _Fleet, prefix: str, *,
         ops['total'] += HOVERS
 
     phase('takeoff', takeoff)
-    if not figures['errors'] and not estop_only:
+    if not figures['errors'] and 'hover' in phases:
         # The first hover plan includes discovering each drone's hover server (first use of
         # that client); the same plan again shows the coordinator in steady state.
         phase('hover plan, max_concurrency 10', lambda: hover(10, 'seed_hover_wall_s'))
@@ -449,10 +509,17 @@ def _fleet_figures(node: Node, fleet: _Fleet, prefix: str, *,
             ops['total'] += rest
             figures[key] = fleet.coordinator_rss_mb()
 
-    if not estop_only:
+    if 'coordinated' in phases:
         phase('coordinated capture_image', coordinated)
     figures['coordinator_ops_total'] = ops['total']
+    if 'estop' in phases:
+        _estop_figures(fleet, prefix, phase, figures)
+    return figures
 
+
+def _estop_figures(fleet: _Fleet, prefix: str, phase,
+                   figures: typing.Dict[str, typing.Any]) -> None:
+    """Add the emergency-stop figures (fleet-wide, then one robot idle and under load)."""
     # Fleet-wide emergency stop: request -> response, which the coordinator sends once every
     # robot's executor acknowledged its EmergencyStop; also request -> robot_state latched.
     service_ms, state_ms = [], []
@@ -488,7 +555,6 @@ def _fleet_figures(node: Node, fleet: _Fleet, prefix: str, *,
             'request -> first robot_state with emergency_stop_active, per robot and trial; '
             'includes the 10 Hz robot_state period')
     figures.update(_estop_under_load(fleet, prefix, phase))
-    return figures
 
 
 def _estop_under_load(fleet: _Fleet, prefix: str, phase) -> typing.Dict[str, typing.Any]:
@@ -508,17 +574,21 @@ def _estop_under_load(fleet: _Fleet, prefix: str, phase) -> typing.Dict[str, typ
             reachable, ESTOP_ROBOT_TRIALS)), 2)
 
     def loaded() -> None:
-        ended = fleet.start_plan(f'{prefix}_load', fleet.hover_plan(
+        load = fleet.start_plan(f'{prefix}_load', fleet.hover_plan(
             f'{prefix}_load', LOAD_HOVERS, LOAD_HOVER_S))
-        # Under way on every drone before the frozen one stops answering.
-        fleet.wait_states(lambda msg: len(msg.active_operations) > 0, 30.0)
+        # Under way on every drone before the frozen one stops answering. A refused plan
+        # is answered ACCEPT and then ends with its reason: that ends the wait, with it.
+        fleet.wait_states(lambda msg: len(msg.active_operations) > 0, 30.0,
+                          give_up=load.failure)
         frozen.process.send_signal(signal.SIGSTOP)
         try:
             chased = fleet.estop.call_async(TriggerEmergencyStop.Request(
                 robot_ids=[fleet.robots[-1]], reason='bench: frozen'))
+            started = time.perf_counter()
             times = fleet.robot_estop_ms(reachable, ESTOP_ROBOT_TRIALS)
-            if ended.is_set():
-                raise RuntimeError('the load plan ended before the stops did')
+            figures['estop_under_load_trials_s'] = round(time.perf_counter() - started, 2)
+            if load.ended.is_set():
+                raise RuntimeError(load.failure() or 'the load plan ended before the stops did')
             figures['estop_under_load_p99_ms'] = round(_p99(times), 2)
             figures['estop_under_load_max_ms'] = round(max(times), 2)
         finally:
@@ -538,7 +608,9 @@ def _estop_under_load(fleet: _Fleet, prefix: str, phase) -> typing.Dict[str, typ
     figures['estop_robot_measure'] = (
         f'/execution/emergency_stop of one reachable robot, request -> response, '
         f'{ESTOP_ROBOT_TRIALS} trials each; load: {LOAD_HOVERS} hovers of {LOAD_HOVER_S} s '
-        f'over {len(fleet.robots)} drones, one frozen (SIGSTOP) with its own stop out')
+        f'over {len(fleet.robots)} drones (floor '
+        f'{LOAD_HOVERS * LOAD_HOVER_S / len(fleet.robots):g} s, against '
+        f'estop_under_load_trials_s), one frozen (SIGSTOP) with its own stop out')
     return figures
 
 
@@ -598,11 +670,14 @@ def _p99(values: typing.Sequence[float]) -> float:
 def main(argv=None) -> int:
     """Run the benchmark and print its JSON; return 0, or 1 when a fleet phase failed."""
     argv = list(sys.argv if argv is None else argv)
-    estop_only = '--estop-only' in argv
-    argv = [a for a in argv if a != '--estop-only']
+    try:
+        phases, argv = _selected_phases(argv)
+    except ValueError as error:
+        print(f'brain_execution.bench: {error}', file=sys.stderr)
+        return 2
     log_dir = tempfile.mkdtemp(prefix='brain_execution_bench_')
     prefix = f'bench{os.getpid()}'
-    singles = [] if estop_only else [
+    singles = [] if 'single' not in phases else [
         NodeProcess(node_command('bare_server', namespace=f'/{prefix}_bare',
                                  module='brain_execution.bench.bare_server'),
                     log_path=os.path.join(log_dir, 'bare.log')),
@@ -618,8 +693,9 @@ def main(argv=None) -> int:
     spinner.start()
     fleet = None
     try:
-        report = {'cpus': os.cpu_count()}
-        if not estop_only:
+        report = {'cpus': os.cpu_count(), 'phases': [p for p in PHASES if p in phases],
+                  'errors': []}
+        if 'single' in phases:
             robot = singles[1]
             idle = ActionClient(node, CaptureImage, f'/{prefix}_robot/capture_image')
             if not idle.wait_for_server(timeout_sec=60.0):
@@ -628,19 +704,23 @@ def main(argv=None) -> int:
             # Up and discovered, before its first goal: what an idle robot costs.
             report.update(_idle_figures(robot))
             report.update(_single_robot_figures(node, prefix, robot))
-        # Started only now, so that booting eleven processes does not load the figures above.
-        robots = [f'{prefix}_drone{i}' for i in range(FLEET_SIZE)]
-        fleet = _Fleet(node, prefix, log_dir, robots=robots,
-                       robot_processes=_robot_processes(robots, log_dir))
-        fleet_figures = _fleet_figures(node, fleet, prefix, estop_only=estop_only)
-        fleet.close()
-        fleet = None
-        report.update(fleet_figures)
-        if not estop_only:
+        if phases & FLEET_PHASES:
+            # Started only now, so that booting eleven processes does not load the figures
+            # above.
+            robots = [f'{prefix}_drone{i}' for i in range(FLEET_SIZE)]
+            fleet = _Fleet(node, prefix, log_dir, robots=robots,
+                           robot_processes=_robot_processes(robots, log_dir))
+            fleet_figures = _fleet_figures(node, fleet, prefix, phases=phases)
+            fleet.close()
+            fleet = None
+            report['errors'].extend(fleet_figures.pop('errors'))
+            report.update(fleet_figures)
+        if {'single', 'coordinated'} <= phases:
             report['coordinated_vs_bare_ratio'] = (
-                round(fleet_figures['coordinated_goals_per_s'] /
+                round(report['coordinated_goals_per_s'] /
                       report['bare_rclpy_goals_per_s'], 3)
-                if fleet_figures['coordinated_goals_per_s'] else None)
+                if report['coordinated_goals_per_s'] else None)
+        if 'scale' in phases:
             report.update({'scale_robot_state_rate_hz': SCALE_STATE_RATE_HZ,
                            'scale_hovers_per_robot': SCALE_HOVERS_PER_ROBOT,
                            'scale_floor_s': SCALE_HOVERS_PER_ROBOT * HOVER_S})
@@ -660,6 +740,33 @@ def main(argv=None) -> int:
         rclpy.try_shutdown()
         for process in singles:
             process.stop()
+
+
+def _selected_phases(argv: typing.List[str]
+                     ) -> typing.Tuple[typing.FrozenSet[str], typing.List[str]]:
+    """
+    Return the phases --only / --estop-only select (all without them), and the other args.
+
+    :raises ValueError: For an unknown phase or a --only without a value.
+    """
+    selected, rest = [], []
+    args = iter(argv)
+    for arg in args:
+        if arg == '--estop-only':
+            selected.append('estop')
+        elif arg == '--only' or arg.startswith('--only='):
+            value = arg.partition('=')[2] if '=' in arg else next(args, '')
+            names = [name.strip() for name in value.split(',') if name.strip()]
+            if not names:
+                raise ValueError(f'--only needs phases, some of {", ".join(PHASES)}')
+            unknown = sorted(set(names) - set(PHASES))
+            if unknown:
+                raise ValueError(f'--only: unknown phase(s) {", ".join(unknown)}; '
+                                 f'known: {", ".join(PHASES)}')
+            selected.extend(names)
+        else:
+            rest.append(arg)
+    return frozenset(selected or PHASES), rest
 
 
 def _single_robot_figures(node: Node, prefix: str, robot: NodeProcess) -> typing.Dict:

@@ -630,16 +630,18 @@ _SPECS = (
         _f('capture_interval_s', 's', 0.1, 60.0, 2.0, 'Seconds between images.'),
     ], _DEPART, [], False, 'Cover a polygon with a lawnmower pattern, capturing images.',
         _est_scan_area),
+    # Sensing is not safe_to_repeat: a second run is a second set of images or a second
+    # recording (storage, image counts, a mission's photo log), not the same effect.
     _spec('capture_image', 'CaptureImage', _S, {_D, _G, _W}, [
         ParamSpec('camera_id', 'str', default='', description='Camera; empty = default.'),
         ParamSpec('count', 'int', minimum=1, maximum=1000, default=1,
                   description='Images to take.'),
         _f('interval_s', 's', 0.0, 60.0, 0.0, 'Seconds between images.'),
-    ], [LINK_UP], [], True, 'Capture images with a camera.', _est_capture_image),
+    ], [LINK_UP], [], False, 'Capture images with a camera.', _est_capture_image),
     _spec('record_video', 'RecordVideo', _S, {_D, _G, _W}, [
         ParamSpec('camera_id', 'str', default='', description='Camera; empty = default.'),
         _f('duration_s', 's', 1.0, 7200.0, 10.0, 'Length of the recording.'),
-    ], [LINK_UP], [], True, 'Record video for duration_s.', _est_record_video),
+    ], [LINK_UP], [], False, 'Record video for duration_s.', _est_record_video),
     _spec('pickup', 'Pickup', _M, {_D, _G, _W}, [
         ParamSpec('payload_id', 'str', default='', required=True, description='Payload name.'),
         _f('expected_mass_kg', 'kg', 0.0, 500.0, 0.0, 'Payload mass; 0 = unknown.'),

@@ -103,10 +103,12 @@ class FleetExecutor(MultiThreadedExecutor):
         except AttributeError:
             # shutdown() from another thread sets the executor's guard conditions to None
             # while this thread builds its wait set from them: the spin is over, not failed.
-            if self._is_shutdown:
+            if self._shutting_down():
                 return
             raise
         except _DESTROYED_MEANWHILE:
+            if self._shutting_down():
+                return  # nodes torn down with their entities while this thread waited
             # The next wait set no longer holds the destroyed entity.
             now = time.monotonic()
             if self._failing_since is None:
@@ -136,6 +138,9 @@ class FleetExecutor(MultiThreadedExecutor):
                         not _belongs_to(entity, node)):
                     continue  # its entity was destroyed while the callback took from it
                 self._report(task.exception(), node)
+
+    def _shutting_down(self) -> bool:
+        return self._is_shutdown or not self._context.ok()
 
     @staticmethod
     def _report(error: BaseException, node) -> None:

@@ -180,9 +180,10 @@ def test_operation_classes_and_repeat_safety():
     assert {n for n, c in classes.items() if c is OperationClass.COMMUNICATION} == {
         'send_data', 'broadcast_status'}
     repeatable = {name for name, spec in CATALOG.items() if spec.safe_to_repeat}
-    assert {'go_to', 'capture_image', 'broadcast_status', 'emergency_stop'} <= repeatable
-    assert not {'takeoff', 'land', 'pickup', 'dropoff', 'send_data', 'dock',
-                'undock'} & repeatable
+    assert {'go_to', 'hover', 'broadcast_status', 'emergency_stop'} <= repeatable
+    # A second run of these is a second physical action (images, a recording, a payload).
+    assert not {'takeoff', 'land', 'pickup', 'dropoff', 'send_data', 'dock', 'undock',
+                'capture_image', 'record_video'} & repeatable
 
 
 # --- prepare -------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ test:
 	scripts/test.sh
 
 bench:
-	scripts/run.sh python -m brain_execution.bench
+	scripts/run.sh python -m brain_execution.bench $(ARGS)
 
 clean:
 	rm -rf .work

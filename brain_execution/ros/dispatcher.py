@@ -22,6 +22,16 @@ never blocks a thread: goals, results, cancels and service calls are asynchronou
 watchdog timer on a steady clock ends what would otherwise wait forever (no server, no goal
 response, no result, a robot that stopped publishing ``robot_state``).
 
+Each deadline is on the clock it is about, so that ``use_sim_time`` works end to end. The
+watchdog itself, discovery, the goal response, service answers and the result lookups are
+about communication: steady (wall) clock, so they go on while ``/clock`` is paused. A goal's
+own ``timeout_s`` is robot time: node clock. A robot's ``robot_state`` silence (liveness,
+``link_timeout_s``, :meth:`ActionDispatcher.link_ages`) is measured by
+:class:`~brain_execution.ros.liveness.LinkClock`: without sim time on the steady clock, as
+always; under sim time it counts only as far as both the node clock and the steady clock
+moved, so a paused ``/clock`` (the robots' timers paused with it) loses no robot, while a
+``/clock`` faster than real time still gives DDS ``link_timeout_s`` of wall time.
+
 rclpy's ``ActionClient.send_goal_async`` sends the request before it registers the response
 future, without a lock: a response processed in between, on another executor thread, is
 dropped ("Ignoring unexpected goal response"). Every goal and cancel request is therefore sent
@@ -50,6 +60,7 @@ from rclpy.node import Node
 
 from .client import action_type_of, OperationClient
 from .conversions import checked_message, message_to_dict
+from .liveness import Instant, LinkClock
 from .qos import intake_qos, NO_EVENT_HANDLERS, STATE_QOS
 
 __all__ = ['ActionDispatcher']
@@ -103,7 +114,7 @@ class _Dispatch:
     """One dispatched goal, from dispatch() until its callback is called."""
 
     __slots__ = ('token', 'request', 'on_done', 'client', 'lane', 'goal', 'state',
-                 'created_mono', 'sent_mono', 'sent_clock_s', 'result_deadline_s',
+                 'created_mono', 'sent', 'result_deadline_s',
                  'goal_future', 'result_future', 'goal_handle', 'cancel_requested',
                  'failure', 'next_check_mono', 'lookups_ended')
 
@@ -116,8 +127,8 @@ class _Dispatch:
         self.goal = goal
         self.state = _WAITING
         self.created_mono = time.monotonic()
-        self.sent_mono = 0.0
-        self.sent_clock_s = 0.0
+        # When the goal was handed to rclpy (steady and node clock), once it was.
+        self.sent: typing.Optional[Instant] = None
         self.result_deadline_s = None
         self.goal_future = None
         self.result_future = None
@@ -163,7 +174,9 @@ class ActionDispatcher(Dispatcher):
       never sent);
     * no goal response within ``goal_response_timeout_s`` of sending: OUTCOME_UNKNOWN;
     * no ``<namespace>/robot_state`` for ``link_timeout_s`` while a goal is out (robot
-      executor killed or frozen, link lost): OUTCOME_UNKNOWN, robot executor lost;
+      executor killed or frozen, link lost): OUTCOME_UNKNOWN, robot executor lost (under
+      sim time, seconds on both the node and the steady clock: a paused ``/clock`` pauses
+      it; see the module docstring);
     * no result ``result_grace_s`` after the goal's own ``timeout_s`` (node clock; only when
       the request sets one): OUTCOME_UNKNOWN;
     * a result lost on the way: every ``result_check_period_s`` an accepted goal still without
@@ -182,7 +195,8 @@ class ActionDispatcher(Dispatcher):
     :param discovery_timeout_s: how long a goal or service call waits for its server (s).
     :param goal_response_timeout_s: how long a sent goal waits for accept/reject (s).
     :param result_grace_s: margin over a goal's timeout_s before its result counts as lost (s).
-    :param link_timeout_s: robot_state silence after which a robot counts as lost (s).
+    :param link_timeout_s: robot_state silence after which a robot counts as lost (s; under
+        sim time on both clocks, see the module docstring).
     :param service_timeout_s: how long a query or cancel call waits for its response (s).
     :param watchdog_period_s: period of the timer checking every deadline (steady clock, s).
     :param result_check_period_s: period of the query_operation lookups of accepted goals
@@ -223,7 +237,9 @@ class ActionDispatcher(Dispatcher):
         self._dispatches: typing.Dict[int, _Dispatch] = {}
         self._by_operation: typing.Dict[typing.Tuple[str, str], typing.Set[int]] = {}
         self._calls: typing.Dict[int, _Call] = {}
-        self._last_state_mono: typing.Dict[str, float] = {}
+        # Liveness: robot id -> when its last robot_state arrived.
+        self._links = LinkClock(node.get_clock())
+        self._last_state: typing.Dict[str, Instant] = {}
         self._state_subscriptions = {}
         self._state_listeners: typing.List[typing.Callable[[str, RobotState], None]] = []
         self._estop_clients: typing.Dict[str, ActionClient] = {}
@@ -243,7 +259,8 @@ class ActionDispatcher(Dispatcher):
             functools.partial(self._flush, self._estop_lane), callback_group=self._estop_group)
         self._aux_group = ReentrantCallbackGroup()
         self._estop_qos = intake_qos(100)
-        # Steady time: liveness and discovery are wall-time matters even under sim time.
+        # Steady time: it must run while /clock is paused, and discovery, goal responses and
+        # service answers are wall-time matters even under sim time.
         self._watchdog = node.create_timer(
             watchdog_period_s, self._check, callback_group=MutuallyExclusiveCallbackGroup(),
             clock=Clock(clock_type=ClockType.STEADY_TIME))
@@ -367,11 +384,15 @@ class ActionDispatcher(Dispatcher):
         self._state_listeners.append(listener)
 
     def link_ages(self) -> typing.Dict[str, typing.Optional[float]]:
-        """Return seconds since each watched robot's last robot_state (None: never seen)."""
-        now = time.monotonic()
+        """
+        Return seconds since each watched robot's last robot_state (None: never seen).
+
+        Seconds of silence as liveness counts them: under sim time, on both clocks.
+        """
+        now = self._links.now()
         with self._lock:
-            return {robot_id: (now - self._last_state_mono[robot_id]
-                               if robot_id in self._last_state_mono else None)
+            return {robot_id: (self._links.silence_s(self._last_state[robot_id], now)
+                               if robot_id in self._last_state else None)
                     for robot_id in self._state_subscriptions}
 
     @property
@@ -486,9 +507,9 @@ class ActionDispatcher(Dispatcher):
             entry = self._dispatches.get(token)
             if entry is None or entry.state != _QUEUED:
                 return
+            # Stamped first: the watchdog reads a sent entry's stamp without the lock.
+            entry.sent = self._links.now()
             entry.state = _SENT
-            entry.sent_mono = time.monotonic()
-            entry.sent_clock_s = self._clock_s()
         try:
             future = entry.client.send_goal_async(entry.goal)
         except Exception as error:  # noqa: B902 - the dispatch must end with a reason
@@ -573,11 +594,11 @@ class ActionDispatcher(Dispatcher):
         for name in _COMMON_RESULT_FIELDS:
             values.pop(name, None)
         if request.operation == 'emergency_stop':
-            values['sent_s'] = entry.sent_clock_s
+            values['sent_s'] = entry.sent.clock_s
             stamp = result.command_stamp
             if stamp.sec or stamp.nanosec:
                 values['send_to_command_s'] = (stamp.sec + stamp.nanosec * 1e-9 -
-                                               entry.sent_clock_s)
+                                               entry.sent.clock_s)
         return Outcome(code=code, message=result.error_msg, retryable=bool(result.retryable),
                        result=values, elapsed_s=float(result.elapsed_s))
 
@@ -641,7 +662,7 @@ class ActionDispatcher(Dispatcher):
         self._estop_client(robot_id)
 
     def _on_state(self, robot_id: str, msg: RobotState) -> None:
-        self._last_state_mono[robot_id] = time.monotonic()
+        self._last_state[robot_id] = self._links.now()
         for listener in self._state_listeners:
             listener(robot_id, msg)
 
@@ -764,7 +785,8 @@ class ActionDispatcher(Dispatcher):
 
     def _check(self) -> None:
         """Send what found its server; end what waited too long; runs on a steady timer."""
-        now = time.monotonic()
+        instant = self._links.now()
+        now = instant.mono
         with self._lock:
             if self._closed:
                 return
@@ -772,7 +794,6 @@ class ActionDispatcher(Dispatcher):
             calls = list(self._calls.values())
         failed = []
         lookups = []
-        clock_s = None
         for entry in self._queue_discovered([e for e in dispatches if e.state == _WAITING]):
             if now - entry.created_mono >= self._discovery_timeout_s:
                 failed.append((entry.token, _failure(
@@ -782,17 +803,16 @@ class ActionDispatcher(Dispatcher):
         for entry in dispatches:
             request = entry.request
             if entry.state in (_SENT, _ACTIVE):
-                lost = self._lost(request.robot_id, entry.sent_mono, now)
+                lost = self._lost(request.robot_id, entry.sent, instant)
                 if lost:
                     failed.append((entry.token, _unknown(lost)))
                 elif (entry.state == _SENT and
-                      now - entry.sent_mono >= self._goal_response_timeout_s):
+                      now - entry.sent.mono >= self._goal_response_timeout_s):
                     failed.append((entry.token, _unknown(
                         f'{self._name(request.robot_id, request.operation)} did not answer goal '
                         f'{request.operation_id!r} within {self._goal_response_timeout_s:g} s')))
                 elif entry.state == _ACTIVE and entry.result_deadline_s is not None:
-                    clock_s = self._clock_s() if clock_s is None else clock_s
-                    if clock_s >= entry.result_deadline_s:
+                    if instant.clock_s >= entry.result_deadline_s:
                         failed.append((entry.token, _unknown(
                             f'no result of {request.operation} {request.operation_id} from '
                             f'{request.robot_id} within its timeout_s '
@@ -853,16 +873,16 @@ class ActionDispatcher(Dispatcher):
             f'{what}: result lost; ended {code_name(outcome.code)} from query_operation')
         self._finish(token, outcome)
 
-    def _lost(self, robot_id: str, sent_mono: float, now: float) -> str:
+    def _lost(self, robot_id: str, sent: Instant, now: Instant) -> str:
         """Return why the robot counts as lost, or '' while it is heard from."""
-        last = self._last_state_mono.get(robot_id)
+        last = self._last_state.get(robot_id)
         if last is None:
             # Never heard yet: its state topic may still be matching; give it discovery time.
-            silence, limit = now - sent_mono, max(self._link_timeout_s,
-                                                  self._discovery_timeout_s)
+            silence, limit = (self._links.silence_s(sent, now),
+                              max(self._link_timeout_s, self._discovery_timeout_s))
         else:
-            silence, limit = now - max(last, sent_mono), self._link_timeout_s
+            silence, limit = self._links.silence_s(last.latest(sent), now), self._link_timeout_s
         if silence < limit:
             return ''
-        quiet = now - (last if last is not None else sent_mono)
+        quiet = self._links.silence_s(last if last is not None else sent, now)
         return f'robot executor {robot_id} lost: no robot_state for {quiet:.1f} s'

@@ -37,6 +37,12 @@ lock or waits on I/O: every callback only sends, records and returns.
   step until a fleet-wide release, which lets the engine go on only after the robots were
   told to release (else the first steps would find them still latched).
 * A release is not chased: a robot that missed it stays stopped, which is the safe side.
+* Clocks: acknowledgement deadlines and re-sends are on the steady clock, so a paused
+  ``/clock`` never pauses an emergency stop. A robot's ``robot_state`` silence is measured
+  like the dispatcher's (:class:`~brain_execution.ros.liveness.LinkClock` on the
+  coordinator's clock): under ``use_sim_time`` only as far as both the node clock and the
+  steady clock moved, so a paused simulation (whose robots publish nothing) does not make
+  every robot unreachable; a robot that does not answer still is, after ``ack_timeout_s``.
 
 One thread, so rclpy's action client cannot drop a response that arrives while a request is
 being registered (see :mod:`~brain_execution.ros.dispatcher`): sends and responses are
@@ -61,6 +67,7 @@ from rclpy.node import Node
 from rclpy.task import Future
 
 from .client import robot_name
+from .liveness import Instant, LinkClock
 from .qos import intake_qos, NO_EVENT_HANDLERS, STATE_QOS
 
 __all__ = ['EmergencyLane']
@@ -108,7 +115,8 @@ class EmergencyLane:
     :param release: called when a fleet-wide release has been sent; must not block.
     :param ack_timeout_s: how long a reachable robot may take to acknowledge (s).
     :param resend_period_s: period of the re-sends to unreachable robots (s).
-    :param link_timeout_s: robot_state silence after which a robot is unreachable (s).
+    :param link_timeout_s: robot_state silence after which a robot is unreachable (s; under
+        sim time on both clocks, see the module docstring).
     :param logger: receives (level, message).
     """
 
@@ -127,7 +135,9 @@ class EmergencyLane:
         self._epochs = itertools.count(1)
         self._waits: typing.Dict[int, _Wait] = {}
         self._chase: typing.Dict[str, _Chase] = {}
-        self._last_seen_mono: typing.Dict[str, float] = {}
+        # The parent's clock: this lane's own node takes no --ros-args, so no use_sim_time.
+        self._links = LinkClock(parent.get_clock())
+        self._last_seen: typing.Dict[str, Instant] = {}
         self.node = Node('coordinator_emergency', namespace=parent.get_namespace(),
                          context=parent.context, use_global_arguments=False,
                          start_parameter_services=False)
@@ -244,8 +254,8 @@ class EmergencyLane:
     # --- sending ---------------------------------------------------------------------------
 
     def _send(self, robot_id: str, *, reason: str, release: bool, epoch: int) -> _Wait:
-        now = time.monotonic()
-        wait = _Wait(robot_id, release, now + self._ack_timeout_s, epoch)
+        now = self._links.now()
+        wait = _Wait(robot_id, release, now.mono + self._ack_timeout_s, epoch)
         client = self._clients[robot_id]
         if not client.server_is_ready():
             self._settle(wait, self._unreachable(
@@ -316,11 +326,11 @@ class EmergencyLane:
     # --- liveness, deadlines, re-sends -----------------------------------------------------
 
     def _seen(self, robot_id: str) -> None:
-        self._last_seen_mono[robot_id] = time.monotonic()
+        self._last_seen[robot_id] = self._links.now()
 
-    def _silence_s(self, robot_id: str, now: float) -> typing.Optional[float]:
-        last = self._last_seen_mono.get(robot_id)
-        return None if last is None else now - last
+    def _silence_s(self, robot_id: str, now: Instant) -> typing.Optional[float]:
+        last = self._last_seen.get(robot_id)
+        return None if last is None else self._links.silence_s(last, now)
 
     def _check(self) -> None:
         now = time.monotonic()

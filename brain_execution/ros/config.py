@@ -110,8 +110,12 @@ _PARAMETERS = (
     ('feedback_rate_hz', 5.0, 'Rate of action feedback per goal, Hz.', (0.5, 50.0)),
     ('history_size', 1000, 'Ended operations remembered for idempotency and queries.',
      (1, 1000000)),
-    ('result_timeout_s', 300, 'Seconds an ended goal keeps its result for late clients.',
-     (1, 86400)),
+    # As on the coordinator: rclpy republishes the status of every goal it still holds on
+    # each goal transition, so a long retention makes every publish grow with the goal rate.
+    # A later client (the coordinator's lost-result lookups included) reads the ended
+    # operation from query_operation, which the durable operation record answers.
+    ('result_timeout_s', 30, 'Seconds an ended goal keeps its result for late clients '
+     '(query_operation answers after that).', (1, 86400)),
     ('intake_queue_depth', 1000, 'Depth of the action services queues; a burst larger than '
      'this from one client can overflow DDS history.', (10, 100000)),
     ('operation_record.path', '', 'SQLite file of the durable operation record (every '

@@ -24,6 +24,7 @@ dropoff that puts the payload down again):
 * the coordinator stopped with SIGINT mid-step and restarted on the same journal;
 * the coordinator killed with SIGKILL at a random point of a step, restarted, looped;
 * the coordinator killed with SIGKILL the moment it answers a plan's goal "accepted";
+* the robot executor killed with SIGKILL mid-step and restarted on its operation record;
 * the journal's disk full (a small tmpfs filled mid-step; skipped where tmpfs cannot be
   mounted).
 
@@ -53,6 +54,7 @@ from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 import pytest
 from rclpy.action import ActionClient
 
+from .record_robot import program_starts, query_operation, Robot
 from .topic_log import TopicLog
 
 _DISCOVERY_TIMEOUT_S = 30.0
@@ -457,5 +459,60 @@ def test_journal_disk_full_refuses_new_work_and_runs_each_step_once(
         _check_once(fleet, after, after_steps, fleet.wait_plan(after, 1), 'sensing',
                     'disk freed')
         print(f'disk full {kind}: robot executions {counts}')
+    finally:
+        fleet.close()
+
+
+def test_robot_sigkilled_mid_step_and_restarted_runs_each_step_once(
+        start_executor, ros, tmp_path):
+    # The robot executor dies mid-step and comes back on the same durable operation record.
+    # Whether the killed program acted is not known, so the robot closes it INTERRUPTED and
+    # the coordinator must end the step with that outcome (a dead letter) instead of sending
+    # it again; a step that ended before the kill keeps its own outcome.
+    robot = Robot(start_executor, ros, tmp_path, {'tick_rate_hz': 50.0,
+                                                  'sim.ack_delay_s': 0.5})
+    fleet = _Fleet(ros, robot, tmp_path)
+    try:
+        fleet.start_coordinator()
+        for kind, (_, _, fault_after_s) in _KINDS.items():
+            if kind == 'motion':
+                _take_off(fleet)  # a restarted robot's simulator starts on the ground
+            plan_id = f'robotkill_{kind}_{uuid.uuid4().hex[:6]}'
+            steps = _kind_steps(plan_id, fleet.robot_id, kind)
+            fleet.send(plan_id, steps)
+            fleet.wait_step_state(plan_id, kind, OperationStatus.STATE_RUNNING)
+            # Fault timing, not synchronisation: the kill lands inside the step.
+            time.sleep(fault_after_s)
+            robot.kill()
+            robot.start()
+            statuses = {s.step_id: s for s in fleet.wait_plan(plan_id, len(steps))}
+            counts = {}
+            for step in steps:
+                events, records = fleet.executions(step.operation_id)
+                starts = program_starts(robot.log(), step.operation_id)
+                counts[step.step_id] = starts
+                status = statuses[step.step_id]
+                assert starts <= 1 and not [e for e in events if e != step.operation_id], (
+                    f'{kind}: {step.step_id} started {starts} times on the robot, ids '
+                    f'{events}; {fleet.log()}')
+                assert status.attempt <= 1, f'{kind}: {step.step_id} attempt {status.attempt}'
+                if not starts:
+                    # Only a step after the faulted one may not have run (it was skipped).
+                    assert step.step_id != kind and records == [], (step.step_id, records)
+                    assert status.state == OperationStatus.STATE_SKIPPED, status
+                    continue
+                own = query_operation(ros, fleet.robot_id, step.operation_id).operations[0]
+                if own.error_code == ErrorCode.INTERRUPTED:
+                    assert status.state == OperationStatus.STATE_DEAD_LETTER, (
+                        f'{kind}: {step.step_id} ended {status.state} ({status.error_msg}) '
+                        f"over the robot's INTERRUPTED; {fleet.log()}")
+                else:
+                    assert own.state == OperationStatus.STATE_SUCCEEDED, own
+                    assert status.state == OperationStatus.STATE_SUCCEEDED, status
+                assert status.error_code == own.error_code, (status, own)
+            # The faulted step itself ran, once.
+            assert counts[kind] == 1, (counts, robot.log()[-3000:])
+            print(f'robot sigkill {kind}: robot executions {counts}, outcomes '
+                  f'{[(s, statuses[s].state, statuses[s].error_code) for s in counts]}')
     finally:
         fleet.close()

@@ -183,6 +183,8 @@ class ActionDispatcher(Dispatcher):
       a result is looked up with the robot's query_operation. Ended there at two lookups in a
       row: it ends with the robot's code and message. Unknown there twice (the executor was
       restarted): OUTCOME_UNKNOWN;
+    * a result response without an end (the server no longer knew the accepted goal), or
+      one that cannot be read: OUTCOME_UNKNOWN;
     * goal rejected by the server: PLATFORM_REJECTED; bad goal fields: INVALID_PARAMETERS;
       an operation the catalog does not know: UNKNOWN_OPERATION; :meth:`close`: SHUTDOWN.
 
@@ -577,7 +579,8 @@ class ActionDispatcher(Dispatcher):
             response = future.result()
             outcome = self._to_outcome(entry, response.status, response.result)
         except Exception as error:  # noqa: B902 - the dispatch must end with a reason
-            outcome = _failure(f'result of {entry.request.operation} could not be read: '
+            # The goal was accepted: the robot has it, whatever happened to its result.
+            outcome = _unknown(f'result of {entry.request.operation} could not be read: '
                                f'{type(error).__name__}: {error}')
         self._finish(token, outcome)
 
@@ -585,7 +588,11 @@ class ActionDispatcher(Dispatcher):
         request = entry.request
         what = f'{request.operation} {request.operation_id} on {request.robot_id}'
         if status not in _TERMINAL_STATUSES:
-            return _failure(f'{what}: result lost (goal status {status})')
+            # The server no longer knew the accepted goal when asked for its result (rclpy
+            # answers STATUS_UNKNOWN, e.g. after its result_timeout): it ran, or runs, on the
+            # robot. Retrying it under a new id ran a takeoff twice in the 100-robot bench;
+            # the engine reconciles it by this id instead.
+            return _unknown(f'{what}: result lost (goal status {status})')
         code = int(result.error_code)
         if code == ErrorCode.NONE and status != GoalStatus.STATUS_SUCCEEDED:
             return _failure(f'{what}: goal ended {_TERMINAL_STATUSES[status]} without an error '

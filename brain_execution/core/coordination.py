@@ -202,14 +202,15 @@ class Coordinator:
         """
         Accept a plan; its steps start at once (as far as the limits allow) and on tick().
 
-        Idempotent by plan id: a plan id seen before returns the existing handle (already
-        done, with the stored outcome, for a finished plan) and the new content is ignored.
+        Idempotent by plan id: the same plan again returns the existing handle (already
+        done, with the stored outcome, for a finished plan); a plan id reused with different
+        content is refused, naming the difference (:mod:`~brain_execution.core.plan_identity`).
 
         :param plan: The plan.
         :return: Its handle.
         :raises ExecutionError: Every problem of an invalid plan (before anything is
             journaled or moves); INVALID_PLAN when an operation id is in use by another
-            running plan.
+            running plan; OPERATION_ID_CONFLICT when the plan id comes with other content.
         :raises BusyError: When its steps would exceed ``max_pending_steps``, or the journal
             cannot keep up.
         """
